@@ -1,0 +1,133 @@
+// The ledger: tollgate's memory of money and quality, in one SQLite file.
+//
+// One writer thread owns the write connection and commits rows in batches
+// (group commit): a batch closes when it holds batch_max_rows rows or
+// batch_max_delay has passed since its first row, whichever comes first, and
+// is one transaction. The file is in WAL mode, so readers (the report, the
+// rebuild at start) use their own connections and never block the writer.
+//
+// Durability (LedgerOptions::durability):
+//   sync  (default)  append() returns only after the row's batch committed
+//                    with synchronous=FULL: an acknowledged row survives a
+//                    crash of the process and of the machine.
+//   async            append() returns at once. Rows still queued when the
+//                    process dies are lost: at most batch_max_rows rows or
+//                    batch_max_delay of traffic, plus what waits behind a
+//                    batch in flight (the queue holds at most
+//                    queue_max_rows; append blocks when it is full).
+//                    Commits use synchronous=NORMAL: committed rows survive a
+//                    process crash; the last commits may roll back on power
+//                    loss.
+// Whatever the mode, a crash never corrupts the file (SQLite's WAL).
+//
+// Thread-safety: every member function may be called from any thread.
+// append(), flush() and record_quality() may block (sync mode; a full
+// queue), so call them off latency-critical I/O threads or in async mode.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/ledger_row.hpp"
+#include "engine/quality.hpp"
+#include "tollgate/error.hpp"
+
+namespace tollgate::engine {
+
+class SpendGate;
+
+enum class Durability : uint8_t { sync, async };
+
+struct LedgerOptions {
+  Durability durability = Durability::sync;
+  // A batch closes at this many rows. Default 512: large enough that one
+  // fsync carries hundreds of rows, small enough that a batch commits in
+  // about a millisecond.
+  size_t batch_max_rows = 512;
+  // ... or this long after its first row arrived. Default 2 ms: the latency
+  // sync mode adds to a request when traffic is light. 0: commit whatever is
+  // queued as soon as the writer is free.
+  std::chrono::microseconds batch_max_delay{2000};
+  // Rows waiting for the writer; append() blocks while the queue is full, so
+  // a stalled disk slows requests instead of growing memory. Default 65,536.
+  size_t queue_max_rows = 65536;
+  // How long a commit waits for a lock held by another process before it
+  // fails with a ledger error. Default 5 s.
+  int busy_timeout_ms = 5000;
+  // A quota on the file's size in SQLite pages (4 KiB each); 0: none. A
+  // batch that would exceed it fails as on a full disk.
+  int64_t max_db_pages = 0;
+  QualityOptions quality;
+  // Unix time in ms; tests inject their own. Used to age quality figures.
+  std::function<int64_t()> clock;
+  // Called on the writer thread when a batch fails (disk full, lock held, file
+  // gone), with the error every row of it got. Must not call back into the
+  // ledger. In async mode this is the only place such a failure is seen.
+  std::function<void(const Error&)> on_error;
+};
+
+struct LedgerStats {
+  int64_t rows_committed = 0;
+  int64_t batches_committed = 0;
+  int64_t rows_failed = 0;   // rows whose batch failed (sync: the caller got the error)
+  int64_t scores_committed = 0;
+};
+
+class Ledger {
+ public:
+  // Opens or creates the ledger at `path`, upgrades its schema, rebuilds the
+  // quality figures from the window the options name, and starts the writer.
+  // Fails with a ledger error saying what to do when the file cannot be
+  // written (read-only, locked, not a ledger, newer schema).
+  static Result<std::unique_ptr<Ledger>> open(const std::string& path, LedgerOptions options = {});
+
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+  // Commits everything queued, then stops the writer.
+  ~Ledger();
+
+  // Records one attempt. sync: returns when its batch committed, or the
+  // ledger error that batch failed with. async: returns at once; the error
+  // is the one the last batch failed with, if the ledger is currently failing,
+  // so `on_ledger_error = "deny"` can act on it (the row is queued anyway).
+  Result<void> append(LedgerRow row);
+
+  // Waits until every row appended before the call is committed; returns the
+  // first error of those batches.
+  Result<void> flush();
+
+  // Stores a quality score against the request's answering attempt (the last
+  // successful one; else its last attempt) and its model, route and task.
+  // Fails with bad_request for a score outside [0, 1] or a request id the
+  // ledger has no row for. Waits for the commit in both durability modes.
+  Result<void> record_quality(std::string_view request_id, double score, std::string_view source);
+
+  // Measured quality per (model, task); kept current by the writer.
+  const QualityBoard& quality() const;
+
+  // Charges every costed row inside the gate's longest window to the gate
+  // (see SpendGate::add_settled), so a restart does not reset a cap. Call once
+  // at start, after SpendGate::configure and before the first reserve.
+  Result<void> rebuild_spend(SpendGate& gate, int64_t now_ms) const;
+
+  // OK while the last batch committed; else the error it failed with. Cheap
+  // (one atomic load when healthy): the engine checks it before dispatch when
+  // `on_ledger_error = "deny"`, which matters most in async mode, where
+  // append() learns of a failure only after the fact.
+  Result<void> health() const;
+
+  LedgerStats stats() const;
+  const std::string& path() const;
+
+  struct Impl;
+
+ private:
+  explicit Ledger(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tollgate::engine

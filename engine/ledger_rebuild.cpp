@@ -1,0 +1,32 @@
+// Ledger -> SpendGate at start: a restart must not reset a cap.
+#include <string>
+
+#include "engine/ledger.hpp"
+#include "engine/ledger_sqlite.hpp"
+#include "engine/spend_gate.hpp"
+
+namespace tollgate::engine {
+
+Result<void> Ledger::rebuild_spend(SpendGate& gate, int64_t now_ms) const {
+  // Its own read connection: WAL lets it read while the writer commits.
+  auto db = sql::Db::open(path(), sql::Db::Mode::read_only, 5000);
+  if (!db) return db.error();
+  // An index-only range scan of the covering partial index attempts_spend
+  // (migration 2), in time order; the gate sums in memory. Summing in SQL
+  // (GROUP BY hour and keys) sorts every row first and was slower.
+  auto q = db->prepare(
+      "SELECT team, user, route, provider, ts_ms, cost_nanos FROM attempts "
+      "WHERE ts_ms >= ?1 AND cost_nanos != 0");
+  if (!q) return q.error();
+  q->bind(1, gate.rebuild_since(now_ms));
+  for (;;) {
+    auto row = q->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    const SpendKeys keys{q->text_at(0), q->text_at(1), q->text_at(2), q->text_at(3)};
+    gate.add_settled(keys, Money::from_nanos(q->int_at(5)), q->int_at(4));
+  }
+  return {};
+}
+
+}  // namespace tollgate::engine

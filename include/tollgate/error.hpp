@@ -1,0 +1,99 @@
+// tollgate — the one error type, and Result<T>, the value-or-error every
+// fallible call returns.
+//
+// Errors are values: a call that can fail returns Result<T>. Result::value()
+// throws the Error (it derives from std::exception) for callers who prefer
+// exceptions; nothing inside tollgate relies on that.
+#pragma once
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace tollgate {
+
+enum class ErrorCategory {
+  bad_request,  // the request itself is malformed or asks for the impossible
+  policy,       // a policy failed to load, or failed while deciding
+  budget,       // a spend cap refused the request
+  provider,     // the upstream provider answered with an error
+  timeout,      // a deadline passed (connect, first byte, idle, total)
+  cancelled,    // the caller cancelled the request
+  ledger,       // the ledger could not record (disk full, read-only, locked)
+  config,       // the engine's options or catalog are invalid
+  internal,     // a bug in tollgate; please report it
+};
+
+// "bad_request", "policy", ... — stable names, used in logs and the ledger.
+std::string_view to_string(ErrorCategory category) noexcept;
+
+class Error : public std::exception {
+ public:
+  Error(ErrorCategory category, std::string message)
+      : category_(category), message_(std::move(message)) {}
+
+  ErrorCategory category() const noexcept { return category_; }
+  // What went wrong and, where it can, what to do about it. Policy errors
+  // begin with "file:line: ".
+  const std::string& message() const noexcept { return message_; }
+  // "policy: by_task.lua:12: unknown model 'gpt-5o'"
+  const char* what() const noexcept override;
+
+ private:
+  ErrorCategory category_;
+  std::string message_;
+  mutable std::string what_;
+};
+
+// Result<T> holds either a T or an Error. Result<void> holds only the error,
+// if any.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}        // NOLINT: implicit by design
+
+  bool ok() const noexcept { return v_.index() == 0; }
+  explicit operator bool() const noexcept { return ok(); }
+
+  // Throws the Error when there is no value.
+  T& value() & { check(); return std::get<0>(v_); }
+  const T& value() const& { check(); return std::get<0>(v_); }
+  T&& value() && { check(); return std::get<0>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+  // REQUIRES: !ok().
+  const Error& error() const { return std::get<1>(v_); }
+
+ private:
+  void check() const {
+    if (!ok()) throw std::get<1>(v_);
+  }
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : e_(std::move(error)) {}  // NOLINT: implicit by design
+
+  bool ok() const noexcept { return !e_.has_value(); }
+  explicit operator bool() const noexcept { return ok(); }
+  void value() const {
+    if (e_) throw *e_;
+  }
+  // REQUIRES: !ok().
+  const Error& error() const { return *e_; }
+
+ private:
+  std::optional<Error> e_;
+};
+
+}  // namespace tollgate

@@ -1,0 +1,48 @@
+// tollgate — what an embedding service asks for.
+//
+// A Request says who is asking and what they want answered; it never names
+// the model (the policy picks it). The body is the OpenAI chat-completions
+// shape, kept as JSON so fields tollgate does not know (tools,
+// response_format, vendor extensions) pass through to the provider unchanged.
+//
+// A Request is a plain value: copy it, move it, build it on any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace tollgate {
+
+struct Request {
+  // Who pays. Required: caps, reports and cache scope are per team.
+  std::string team;
+  // Who asked, within the team (optional; per-user caps and reports).
+  std::string user;
+  // Free-form labels the policy routes on: {"task": "classify"}, {"pii": "true"}.
+  std::map<std::string, std::string, std::less<>> tags;
+
+  // {"messages": [...], "temperature": 0.2, "tools": [...], ...} in the
+  // OpenAI chat-completions shape. "model" is ignored if present: the policy
+  // chooses. "max_tokens" / "max_completion_tokens" are read from here when
+  // the field below is unset.
+  nlohmann::json body = nlohmann::json::object();
+
+  // Most output tokens wanted. Unset: the body's max_tokens, else the chosen
+  // model's max output (which is what a budget reservation then assumes).
+  std::optional<int64_t> max_tokens;
+
+  // Stream the answer as deltas (Engine::stream sets this itself).
+  bool stream = false;
+
+  // Known input size, for callers that have counted tokens already (and for
+  // `tollgate simulate`, which replays token counts without text). Unset:
+  // tollgate estimates from the messages (see docs/tokens.md).
+  std::optional<int64_t> input_tokens;
+};
+
+}  // namespace tollgate

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs tollgate's build and test dependencies from Debian 12 packages.
+# Skips apt entirely when everything is already there. Needs root (or sudo).
+set -euo pipefail
+packages=(
+  cmake ninja-build g++ ccache pkg-config
+  liblua5.4-dev libsqlite3-dev libboost1.81-dev nlohmann-json3-dev libssl-dev
+  catch2 libbenchmark-dev
+  clang libclang-rt-14-dev   # libFuzzer targets and LeakSanitizer runtime
+  nodejs npm                 # the official OpenAI client as a test peer
+  wrk                        # load benchmarks
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,197 @@
+// Engine::decide: routes, candidates, filters and their trace.
+#include "engine_support.hpp"
+
+using namespace tollgate;
+using namespace tollgate::testing;
+using Models = std::vector<std::string>;
+
+namespace {
+
+const char* kPolicy = R"(
+provider "openai" { labels = { pii_ok = true, region = "us" } }
+provider "mistral" { labels = { pii_ok = true, region = "eu" } }
+model "qwen3-8b" { quality = { default = 0.6, classify = 0.9 } }
+model "gpt-4o-mini" { quality = 0.82 }
+
+team "eu-legal" { require = { region = "eu" } }
+
+guard "pii" { when = { pii = "true" }, require = { "pii_ok" } }
+
+route "classify" {
+  when = { task = "classify" },
+  try  = { "qwen3-8b", "gpt-4o-mini" },
+  cache = { ttl = "2h" },
+}
+route "vip" {
+  when = { team = { "exec", "board" } },
+  try  = { "gpt-4o" },
+}
+route "quality" {
+  when = { task = "write" },
+  try  = { "qwen3-8b", "gpt-4o-mini", "gpt-4o" },
+  min_quality = 0.8,
+  max_usd = 0.05,
+}
+route "default" {
+  try = { "deepseek-v4-flash", "mistral-small-latest", "gpt-4o-mini" },
+}
+)";
+
+}  // namespace
+
+TEST_CASE("a declarative route matches and lists its candidates in order", "[decide]") {
+  TestEngine e(kPolicy);
+  auto d = e->decide(chat("support", "is this spam?", {{"task", "classify"}}));
+  REQUIRE(d.ok());
+  CHECK(d->route == "classify");
+  CHECK(models_of(*d) == Models{"qwen3-8b", "gpt-4o-mini"});
+  CHECK(d->candidates[0].provider == "qwen");
+  CHECK(d->cache.enabled);
+  CHECK(d->cache.ttl_ms == 2 * 3600 * 1000);
+  CHECK(d->cache.scope == CacheScope::team);
+  // Worst case uses the model's max output when max_tokens is unset
+  // (qwen3-8b: unknown, so the 8,192 assumption, capped by its window).
+  CHECK(d->candidates[0].max_output == 8192);
+  CHECK(d->candidates[1].max_output == 16384);
+  CHECK(d->candidates[1].est_cost > d->candidates[1].est_cost_cached_input);
+}
+
+TEST_CASE("the trace names every route and candidate with its reason", "[decide]") {
+  TestEngine e(kPolicy);
+  auto d = e->decide(chat("exec", "hello"));
+  REQUIRE(d.ok());
+  CHECK(d->route == "vip");
+  REQUIRE(d->trace.size() == 3);
+  CHECK(d->trace[0].route == "classify");
+  CHECK(d->trace[0].reason == TraceReason::route_not_matched);
+  CHECK(d->trace[1].reason == TraceReason::route_matched);
+  CHECK(d->trace[2].reason == TraceReason::candidate_selected);
+  CHECK(d->trace[2].model == "gpt-4o");
+  const std::string text = d->explain();
+  CHECK(text.find("route 'classify'") != std::string::npos);
+  CHECK(text.find("did not match") != std::string::npos);
+  const auto j = d->to_json();
+  CHECK(j["route"] == "vip");
+  CHECK(j["trace"][2]["reason"] == "selected");
+}
+
+TEST_CASE("labels: a guard and a team requirement hold on every route and fallback", "[decide][labels]") {
+  TestEngine e(kPolicy);
+  auto d = e->decide(chat("support", "my address is ...", {{"pii", "true"}}));
+  REQUIRE(d.ok());
+  CHECK(d->route == "default");
+  CHECK(models_of(*d) == Models{"mistral-small-latest", "gpt-4o-mini"});
+  CHECK(d->trace[4].reason == TraceReason::candidate_label);
+  CHECK(d->trace[4].label == "pii_ok");
+
+  // eu-legal may only use region=eu providers, whatever the route.
+  auto eu = e->decide(chat("eu-legal", "review this clause"));
+  REQUIRE(eu.ok());
+  CHECK(models_of(*eu) == Models{"mistral-small-latest"});
+
+  // A route with no allowed candidate falls through; if none has one, the
+  // request fails rather than going to a forbidden provider.
+  auto none = e->decide(chat("eu-legal", "label it", {{"task", "classify"}}));
+  REQUIRE(none.ok());
+  CHECK(none->route == "default");
+}
+
+TEST_CASE("a downgrade (forced route) still honours label requirements", "[decide][labels]") {
+  TestEngine e(kPolicy);
+  auto set = e.engine->policy();
+  Decision d;
+  Request r = chat("support", "card 4242 ...", {{"pii", "true"}});
+  REQUIRE(engine::decide(set, *e.signals, r, d, {set->find_route("classify")}).ok());
+  CHECK(d.route == "classify");
+  CHECK(d.trace[0].reason == TraceReason::route_forced);
+  CHECK(models_of(d) == Models{"gpt-4o-mini"});  // qwen lacks pii_ok
+}
+
+TEST_CASE("context window, max output, max_usd, min_quality and health filter candidates", "[decide]") {
+  TestEngine e(kPolicy);
+  SECTION("context window and max output") {
+    Request r = chat("support", "summarize", {{"task", "write"}});
+    r.input_tokens = 31000;
+    r.max_tokens = 2000;
+    auto d = e->decide(r);
+    REQUIRE(d.ok());
+    // qwen3-8b's 32k window cannot hold 33k tokens; gpt-4o's worst case
+    // ($0.0975) is over the route's max_usd of $0.05.
+    CHECK(models_of(*d) == Models{"gpt-4o-mini"});
+    bool saw_usd = false;
+    for (const auto& t : d->trace)
+      if (t.model == "gpt-4o" && t.reason == TraceReason::candidate_max_usd) saw_usd = true;
+    CHECK(saw_usd);
+
+    r.tags = {};
+    r.input_tokens = 130000;
+    auto big = e->decide(r);
+    REQUIRE_FALSE(big.ok());
+    CHECK(big.error().category() == ErrorCategory::policy);
+    CHECK(big.error().message().find("needs 132000 tokens, context window is 128000") != std::string::npos);
+    CHECK(big.error().message().find("needs 132000 tokens, context window is 131072") != std::string::npos);
+  }
+  SECTION("min_quality uses priors, then measurements with enough samples") {
+    Request r = chat("support", "draft a reply", {{"task", "write"}});
+    r.max_tokens = 500;
+    auto d = e->decide(r);
+    REQUIRE(d.ok());
+    CHECK(models_of(*d) == Models{"gpt-4o-mini", "gpt-4o"});
+    e.signals->set_quality("gpt-4o-mini", "write", {0.5, 100, 0, 0, 0});
+    d = e->decide(r);
+    REQUIRE(d.ok());
+    CHECK(models_of(*d) == Models{"gpt-4o"});
+    e.signals->set_quality("qwen3-8b", "write", {0.95, 5, 0, 0, 0});  // too few scores
+    CHECK(models_of(*e->decide(r)) == Models{"gpt-4o"});
+  }
+  SECTION("an unhealthy model is skipped") {
+    e.signals->set_healthy("deepseek-v4-flash", false);
+    auto d = e->decide(chat("support", "hi"));
+    REQUIRE(d.ok());
+    CHECK(d->candidates[0].model == "mistral-small-latest");
+    CHECK(d->trace[4].reason == TraceReason::candidate_unhealthy);
+  }
+}
+
+TEST_CASE("malformed requests are bad_request errors", "[decide]") {
+  TestEngine e(kPolicy);
+  Request no_team = chat("", "hi");
+  CHECK(e->decide(no_team).error().message() == "the request has no team; set Request::team");
+  Request no_messages;
+  no_messages.team = "a";
+  CHECK(e->decide(no_messages).error().category() == ErrorCategory::bad_request);
+  Request bad_body = chat("a", "x");
+  bad_body.body = nlohmann::json::array();
+  CHECK(e->decide(bad_body).error().message() == "the request body must be a JSON object");
+  Request negative = chat("a", "x");
+  negative.max_tokens = -5;
+  CHECK(e->decide(negative).error().category() == ErrorCategory::bad_request);
+  // max_tokens from the body, as OpenAI clients send it.
+  Request from_body = chat("a", "x");
+  from_body.body["max_tokens"] = 123;
+  CHECK(e->decide(from_body)->candidates[0].max_output == 123);
+}
+
+TEST_CASE("decide_into reuses the decision and its capacity", "[decide]") {
+  TestEngine e(kPolicy);
+  Decision d;
+  const Request r = chat("support", "is this spam?", {{"task", "classify"}});
+  REQUIRE(e->decide_into(r, d).ok());
+  const auto* cands = d.candidates.data();
+  const auto* trace = d.trace.data();
+  REQUIRE(e->decide_into(r, d).ok());
+  CHECK(d.candidates.data() == cands);
+  CHECK(d.trace.data() == trace);
+  CHECK(models_of(d) == Models{"qwen3-8b", "gpt-4o-mini"});
+}
+
+TEST_CASE("a decision outlives a reload of the policy that made it", "[decide][reload]") {
+  TestEngine e(kPolicy);
+  auto d = e->decide(chat("exec", "hi"));
+  REQUIRE(d.ok());
+  e.dir.write("policy.lua", R"(route "only" { try = { "gpt-4o-mini" } })");
+  REQUIRE(e->reload().ok());
+  CHECK(d->route == "vip");  // string_views still valid: the old set is kept alive
+  CHECK(d->candidates[0].model == "gpt-4o");
+  CHECK(e->decide(chat("exec", "hi"))->route == "only");
+}

@@ -1,0 +1,129 @@
+// `tollgate report`: grouping, the blended bill, cost per accepted outcome,
+// the three formats and the CLI's errors.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/ledger.hpp"
+#include "engine/report.hpp"
+#include "ledger_test_util.hpp"
+
+using namespace tollgate;
+using namespace tollgate::engine;
+using tollgate::testing::make_row;
+using tollgate::testing::TempDir;
+
+namespace {
+
+constexpr int64_t kMay5 = 1'777'939'200'000;  // 2026-05-05T00:00Z
+
+// Two providers over two days; one error; two scored requests, one accepted.
+void fill(const std::string& path) {
+  LedgerOptions options;
+  options.clock = [] { return kMay5; };
+  auto ledger = Ledger::open(path, options);
+  REQUIRE(ledger.ok());
+  auto add = [&](const std::string& id, int attempt, int64_t t, const std::string& provider,
+                 int64_t cost, AttemptStatus status, int64_t latency) {
+    LedgerRow r = make_row(id, t, Money::from_nanos(cost));
+    r.attempt = attempt;
+    r.provider = provider;
+    r.model = provider == "openai" ? "gpt-4o" : "deepseek-v4-flash";
+    r.status = status;
+    r.latency_ms = latency;
+    r.saved = Money::from_nanos(status == AttemptStatus::cache_hit ? 5000 : 0);
+    REQUIRE((*ledger)->append(r).ok());
+  };
+  add("r1", 1, kMay5 + 1000, "deepseek", 0, AttemptStatus::error, -1);
+  add("r1", 2, kMay5 + 2000, "openai", 40'000, AttemptStatus::ok, 800);
+  add("r2", 1, kMay5 + 3000, "deepseek", 10'000, AttemptStatus::ok, 200);
+  add("r3", 1, kMay5 + 86'400'000, "deepseek", 0, AttemptStatus::cache_hit, 1);
+  add("old", 1, kMay5 - 86'400'000, "openai", 999'000, AttemptStatus::ok, 100);
+  REQUIRE((*ledger)->record_quality("r1", 0.9, "review").ok());
+  REQUIRE((*ledger)->record_quality("r2", 0.4, "review").ok());
+}
+
+int report(const std::vector<std::string>& args, std::string& out, std::string& err) {
+  std::ostringstream o, e;
+  const int rc = run_report(args, o, e);
+  out = o.str();
+  err = e.str();
+  return rc;
+}
+
+}  // namespace
+
+TEST_CASE("the report blends providers into one bill, as CSV") {
+  TempDir dir;
+  const auto path = dir.file("l.db");
+  fill(path);
+  std::string out, err;
+  REQUIRE(report({"--ledger", path, "--since", "2026-05-05", "--by", "provider", "--format", "csv"},
+                 out, err) == 0);
+  CHECK(err.empty());
+  CHECK(out ==
+        "provider,requests,attempts,input_tokens,cached_tokens,output_tokens,spend,cache_saved,"
+        "error_rate,p50_ms,p95_ms,scored,accepted,cost_per_accepted\n"
+        "openai,1,1,1200,200,300,0.000040,0.000000,0.000000,790,790,1,1,0.000040\n"
+        "deepseek,3,3,3600,600,900,0.000010,0.000005,0.333333,197,197,1,0,\n"
+        "TOTAL,3,4,4800,800,1200,0.000050,0.000005,0.250000,197,790,2,1,0.000050\n");
+}
+
+TEST_CASE("the report groups by several keys, and days are UTC") {
+  TempDir dir;
+  const auto path = dir.file("l.db");
+  fill(path);
+  ReportOptions options;
+  options.ledger_path = path;
+  options.since_ms = 0;
+  options.group_by = {"day", "model"};
+  auto r = build_report(options);
+  REQUIRE(r.ok());
+  REQUIRE(r->rows.size() == 4);
+  CHECK(r->rows[0].keys == std::vector<std::string>{"2026-05-04", "gpt-4o"});  // most spend first
+  CHECK(r->total.requests == 4);
+  CHECK(r->total.spend == Money::from_nanos(1'049'000));
+  // --accept moves the bar for an accepted outcome.
+  options.accept = 0.3;
+  auto lenient = build_report(options);
+  REQUIRE(lenient.ok());
+  CHECK(lenient->total.accepted == 2);
+}
+
+TEST_CASE("the report prints an aligned table and valid JSON") {
+  TempDir dir;
+  const auto path = dir.file("l.db");
+  fill(path);
+  std::string out, err;
+  REQUIRE(report({"--ledger", path, "--since", "2026-05-05", "--by", "team"}, out, err) == 0);
+  CHECK(out ==
+        "team     requests  attempts  input_tokens  cached_tokens  output_tokens      spend  "
+        "cache_saved  error_rate  p50_ms  p95_ms  scored  accepted  cost_per_accepted\n"
+        "support         3         4          4800            800           1200  $0.000050    "
+        "$0.000005       25.0%     197     790       2         1          $0.000050\n"
+        "--------------------------------------------------------------------------------------"
+        "--------------------------------------------------------------------------\n"
+        "TOTAL           3         4          4800            800           1200  $0.000050    "
+        "$0.000005       25.0%     197     790       2         1          $0.000050\n");
+  REQUIRE(report({"--ledger", path, "--since", "2026-05-05", "--format", "json"}, out, err) == 0);
+  const auto json = nlohmann::json::parse(out);
+  CHECK(json["total"]["spend_nanos"] == 50'000);
+  CHECK(json["total"]["requests"] == 3);
+  CHECK(json["rows"].size() == 1);
+}
+
+TEST_CASE("the report's errors say what to do") {
+  TempDir dir;
+  std::string out, err;
+  CHECK(report({"--since", "7d"}, out, err) == 2);
+  CHECK_THAT(err, Catch::Contains("--ledger is required"));
+  CHECK(report({"--ledger", dir.file("x.db"), "--by", "colour"}, out, err) == 2);
+  CHECK_THAT(err, Catch::Contains("group by team, user, route, provider, model or day"));
+  CHECK(report({"--ledger", dir.file("x.db"), "--since", "last week"}, out, err) == 2);
+  CHECK_THAT(err, Catch::Contains("give a span like 7d"));
+  CHECK(report({"--ledger", dir.file("missing.db")}, out, err) == 1);
+  CHECK_THAT(err, Catch::Contains("cannot open the ledger"));
+  CHECK(report({"--ledger", dir.file("x.db"), "--accept", "2"}, out, err) == 2);
+}

@@ -1,0 +1,11 @@
+// tollgate report — the bill from the ledger (engine/report.cpp does the work).
+#include <iostream>
+
+#include "engine/report.hpp"
+#include "tools/commands.hpp"
+
+namespace tollgate::tools {
+
+int cmd_report(const Args& args) { return engine::run_report(args, std::cout, std::cerr); }
+
+}  // namespace tollgate::tools

@@ -1,0 +1,39 @@
+// tollgate — the command-line tool for policy authors and operators.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "tools/commands.hpp"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: tollgate <command> [options]
+
+commands:
+  check PATH...                        validate policy files (or directories)
+  explain --policy P --request R.json  show the decision for a request and why
+          [--catalog C] [--json]
+  test PATH...                         run policy tests (*_test.lua)
+  report --ledger DB [--since 7d] [--by team|user|route|provider|model|day]...
+         [--format table|csv|json] [--accept 0.7]
+                                       the bill from the ledger
+
+Run `tollgate <command> --help` for a command's options.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  tollgate::tools::Args args(argv + 2, argv + argc);
+  if (cmd == "check") return tollgate::tools::cmd_check(args);
+  if (cmd == "explain") return tollgate::tools::cmd_explain(args);
+  if (cmd == "test") return tollgate::tools::cmd_test(args);
+  if (cmd == "report") return tollgate::tools::cmd_report(args);
+  std::fprintf(stderr, "tollgate: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  return 2;
+}
