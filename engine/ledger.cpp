@@ -38,6 +38,7 @@ struct Item {
   double score = 0;
   int64_t time_ms = 0;
   Waiter* waiter = nullptr;            // null: nobody waits (async rows)
+  std::function<void(Result<void>)> on_done;  // append_async: called after the batch
   std::optional<Error> error;          // set by the writer
 };
 
@@ -105,6 +106,7 @@ struct Ledger::Impl {
   Result<void> prepare();
   Result<void> rebuild_quality();
   Result<void> submit(Item item, bool wait);
+  void submit_async(Item item);  // item.on_done is set
   void run();
   void commit(std::vector<Item>& batch);
   void fail_all(std::vector<Item>& batch, const Error& error);
@@ -178,8 +180,22 @@ Result<void> Ledger::Impl::submit(Item item, bool wait) {
   return {};
 }
 
+void Ledger::Impl::submit_async(Item item) {
+  std::unique_lock lock(mu);
+  space_cv.wait(lock, [&] { return queue.size() < options.queue_max_rows || stop; });
+  if (stop) {
+    lock.unlock();
+    item.on_done(Error(ErrorCategory::internal, "the ledger is closing; nothing more is recorded"));
+    return;
+  }
+  const bool was_empty = queue.empty();
+  if (was_empty) first_arrival = SteadyClock::now();
+  queue.push_back(std::move(item));
+  if (was_empty || queue.size() >= options.batch_max_rows) work_cv.notify_one();
+}
+
 void Ledger::Impl::run() {
-  std::vector<Item> batch;
+  std::vector<Item> batch, finished;
   batch.reserve(options.batch_max_rows);
   std::unique_lock lock(mu);
   for (;;) {
@@ -230,6 +246,10 @@ void Ledger::Impl::run() {
       if (item.kind == Item::Kind::barrier && first_error_since_flush) {
         item.error = std::exchange(first_error_since_flush, std::nullopt);
       }
+      if (item.on_done) {
+        finished.push_back(std::move(item));
+        continue;
+      }
       if (item.waiter) {
         item.waiter->error = std::move(item.error);
         item.waiter->done = true;
@@ -242,6 +262,17 @@ void Ledger::Impl::run() {
     }
     batch.clear();
     done_cv.notify_all();
+    if (!finished.empty()) {
+      // Callbacks run outside the lock: they may post work, append again is
+      // allowed from elsewhere, and a slow one must not stall submitters.
+      lock.unlock();
+      for (Item& item : finished) {
+        if (item.error) item.on_done(std::move(*item.error));
+        else item.on_done(Result<void>{});
+      }
+      finished.clear();
+      lock.lock();
+    }
   }
 }
 
@@ -446,6 +477,16 @@ Result<void> Ledger::append(LedgerRow row) {
   item.kind = Item::Kind::row;
   item.row = std::move(row);
   return impl_->submit(std::move(item), impl_->options.durability == Durability::sync);
+}
+
+void Ledger::append_async(LedgerRow row, std::function<void(Result<void>)> done) {
+  Item item;
+  item.kind = Item::Kind::row;
+  item.row = std::move(row);
+  item.on_done = std::move(done);
+  // Queued: the writer calls on_done after the batch. Not queued (the
+  // ledger is closing): the item comes back and is answered here.
+  impl_->submit_async(std::move(item));
 }
 
 Result<void> Ledger::flush() {

@@ -96,6 +96,13 @@ class Ledger {
   // so `on_ledger_error = "deny"` can act on it (the row is queued anyway).
   Result<void> append(LedgerRow row);
 
+  // Records one attempt without blocking the caller on the commit: `done`
+  // runs on the writer thread once the row's batch committed (or failed),
+  // in both durability modes, so an I/O thread can acknowledge a request
+  // only after its row is durable. `done` must be quick and must not call
+  // back into the ledger; post to an executor for real work.
+  void append_async(LedgerRow row, std::function<void(Result<void>)> done);
+
   // Waits until every row appended before the call is committed; returns the
   // first error of those batches.
   Result<void> flush();

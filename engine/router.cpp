@@ -29,7 +29,10 @@ class RequestHost final : public dsl::HostContext {
   std::optional<dsl::QualityStats> quality(std::string_view model, std::string_view task) const override {
     return signals_.quality(model, task);
   }
-  bool healthy(std::string_view model) const override { return signals_.healthy(model); }
+  bool healthy(std::string_view model) const override {
+    const ModelInfo* m = set_.catalog.find_model(model);
+    return m ? signals_.healthy(m->provider, m->id) : false;
+  }
   std::optional<dsl::SpendStats> spend(std::string_view team, std::string_view window) const override {
     return signals_.spend(team, window);
   }
@@ -265,7 +268,7 @@ Result<void> decide(const std::shared_ptr<const PolicySet>& set_ptr, const Signa
           continue;
         }
       }
-      if (!signals.healthy(m->id)) {
+      if (!signals.healthy(m->provider, m->id)) {
         e.reason = TraceReason::candidate_unhealthy;
         out.trace.push_back(std::move(e));
         continue;

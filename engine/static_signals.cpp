@@ -32,7 +32,7 @@ std::optional<dsl::QualityStats> StaticSignals::quality(std::string_view model, 
   return it->second;
 }
 
-bool StaticSignals::healthy(std::string_view model) const {
+bool StaticSignals::healthy(std::string_view, std::string_view model) const {
   std::lock_guard lock(mu_);
   return unhealthy_.find(model) == unhealthy_.end();
 }

@@ -20,7 +20,7 @@ class StaticSignals final : public Signals {
   void clear();
 
   std::optional<dsl::QualityStats> quality(std::string_view model, std::string_view task) const override;
-  bool healthy(std::string_view model) const override;
+  bool healthy(std::string_view provider, std::string_view model) const override;
   std::optional<dsl::SpendStats> spend(std::string_view team, std::string_view window) const override;
 
  private:

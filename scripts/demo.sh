@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" --target tollgate_cli
-build/tools/tollgate check policies/
+build/tools/tollgate check policies/*.lua
 echo
 echo "== Where would a pii-tagged code request go, and why? =="
 build/tools/tollgate explain --policy policies/by_task.lua --request examples/requests/pii_code.json

@@ -11,7 +11,8 @@ int cmd_check(const Args& in) {
   Args args = in;
   if (take_switch(args, "--help")) {
     std::cout << "usage: tollgate check [--catalog C] PATH...\n"
-                 "Validates each policy file (or directory of *.lua) as the engine loads it.\n";
+                 "Validates each PATH as the engine loads it: a file alone, or a directory's\n"
+                 "*.lua files together as one policy set. *_test.lua files are skipped.\n";
     return 0;
   }
   std::string catalog;
@@ -22,6 +23,7 @@ int cmd_check(const Args& in) {
   }
   int bad = 0;
   for (const auto& path : args) {
+    if (path.ends_with("_test.lua")) continue;  // a policy test, run by `tollgate test`
     Options opts;
     opts.catalog_path = catalog;
     opts.policy_paths = {path};
