@@ -75,7 +75,7 @@ TEST_CASE("measurements age out of the window slice by slice") {
   CHECK(board.get("m", "t").count == 0);
 }
 
-TEST_CASE("readers on other threads see consistent figures while the writer publishes") {
+TEST_CASE("readers on other threads see consistent figures while the writer publishes", "[concurrency]") {
   QualityBoard board;
   std::atomic<bool> stop{false};
   std::atomic<int> torn{0};

@@ -253,7 +253,7 @@ TEST_CASE("the soft limit fires once per team and window") {
   CHECK(events.size() == 2);
 }
 
-TEST_CASE("no reservation leaks after 10,000 mixed successes, failures and cancellations") {
+TEST_CASE("no reservation leaks after 10,000 mixed successes, failures and cancellations", "[concurrency]") {
   SpendGate gate;
   configured(gate, teams_only({team("support", {cap("day", 1e6), cap("rolling_24h", 1e6)})}));
   constexpr int kThreads = 4, kPerThread = 2500;
@@ -293,7 +293,7 @@ TEST_CASE("no reservation leaks after 10,000 mixed successes, failures and cance
         settled.load());
 }
 
-TEST_CASE("64 threads never push committed spend past the cap") {
+TEST_CASE("64 threads never push committed spend past the cap", "[concurrency]") {
   TempDir dir;
   const auto path = dir.file("l.db");
   LedgerOptions options;

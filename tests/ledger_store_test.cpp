@@ -91,7 +91,7 @@ TEST_CASE("a ledger from a newer tollgate is refused with a clear error") {
                                            Catch::Contains("upgrade tollgate"));
 }
 
-TEST_CASE("sync appends from many threads are each committed when they return") {
+TEST_CASE("sync appends from many threads are each committed when they return", "[concurrency]") {
   TempDir dir;
   const auto path = dir.file("l.db");
   auto ledger = Ledger::open(path);

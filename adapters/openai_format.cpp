@@ -1,0 +1,144 @@
+// The OpenAI chat-completions wire format, which OpenAI, DeepSeek, Qwen
+// (compatible mode), GLM, Kimi, aggregators, vLLM and Ollama all speak.
+// Requests pass through unchanged except model, stream and
+// stream_options.include_usage (so a streamed answer still reports usage).
+#include "adapters/wire_format.hpp"
+
+namespace tollgate::adapters {
+
+namespace {
+
+using nlohmann::json;
+
+// {"error": {"message": ..., "type": ..., "code": ...}}, or a bare string.
+std::pair<std::string, std::string> error_fields(const json& j) {
+  auto e = j.find("error");
+  if (e == j.end()) return {};
+  if (e->is_string()) return {e->get<std::string>(), ""};
+  if (!e->is_object()) return {};
+  std::string message = e->value("message", "");
+  std::string code;
+  if (auto c = e->find("code"); c != e->end() && c->is_string()) code = c->get<std::string>();
+  if (code.empty()) code = e->value("type", "");
+  return {message, code};
+}
+
+class OpenAiStream final : public StreamDecoder {
+ public:
+  std::variant<Step, Failure> on_event(std::string_view, std::string_view data,
+                                       std::vector<json>& out) override {
+    if (data == "[DONE]") return Step::done;
+    json chunk = json::parse(data, nullptr, false);
+    if (chunk.is_discarded() || !chunk.is_object()) {
+      Failure f;
+      f.kind = FailureKind::malformed;
+      f.message = "stream chunk is not JSON: " + quote_body(data);
+      return f;
+    }
+    if (chunk.contains("error")) {  // an error reported mid-stream
+      auto [message, code] = error_fields(chunk);
+      Failure f = classify_status(500, std::move(message), code, std::nullopt);
+      f.http_status = 0;
+      return f;
+    }
+    out.push_back(std::move(chunk));
+    return Step::more;
+  }
+};
+
+class OpenAiFormat final : public WireFormat {
+ public:
+  std::string_view path() const override { return "/chat/completions"; }
+
+  Expected<std::string> encode(const json& body, std::string_view model, bool stream) const override {
+    if (!body.is_object()) {
+      return Unexpected("the request body must be a JSON object");
+    }
+    // Written field by field so the caller's body is never copied.
+    std::string out = "{\"model\":";
+    out += json(model).dump();
+    if (stream) {
+      json options = json::object();
+      if (auto so = body.find("stream_options"); so != body.end() && so->is_object()) options = *so;
+      options["include_usage"] = true;
+      out += ",\"stream\":true,\"stream_options\":";
+      out += options.dump();
+    }
+    for (const auto& [key, value] : body.items()) {
+      if (key == "model" || key == "stream" || key == "stream_options") continue;
+      out += ',';
+      out += json(key).dump();
+      out += ':';
+      out += value.dump();
+    }
+    out += '}';
+    return out;
+  }
+
+  std::variant<json, Failure> decode(std::string_view body) const override {
+    json j = json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      Failure f;
+      f.kind = FailureKind::malformed;
+      f.message = "answer is not JSON: " + quote_body(body);
+      return f;
+    }
+    if (j.contains("error")) {
+      auto [message, code] = error_fields(j);
+      Failure f = classify_status(500, std::move(message), code, std::nullopt);
+      f.http_status = 200;
+      return f;
+    }
+    if (!j.contains("choices") || !j["choices"].is_array()) {
+      Failure f;
+      f.kind = FailureKind::malformed;
+      f.message = "answer has no \"choices\" array: " + quote_body(body);
+      return f;
+    }
+    return j;
+  }
+
+  std::unique_ptr<StreamDecoder> stream_decoder() const override {
+    return std::make_unique<OpenAiStream>();
+  }
+
+  Failure classify(int status, std::string_view body,
+                   std::optional<std::chrono::milliseconds> retry_after) const override {
+    json j = json::parse(body, nullptr, false);
+    auto [message, code] = j.is_object() ? error_fields(j) : std::pair<std::string, std::string>{};
+    if (message.empty() && !body.empty()) message = quote_body(body);
+    return classify_status(status, std::move(message), code, retry_after);
+  }
+};
+
+int64_t int_at(const json& obj, std::string_view key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+}  // namespace
+
+std::unique_ptr<WireFormat> make_openai_format() { return std::make_unique<OpenAiFormat>(); }
+
+Usage usage_of(const json& completion) {
+  Usage u;
+  auto it = completion.find("usage");
+  if (it == completion.end() || !it->is_object()) return u;
+  u.input_tokens = int_at(*it, "prompt_tokens");
+  u.output_tokens = int_at(*it, "completion_tokens");
+  if (auto d = it->find("prompt_tokens_details"); d != it->end() && d->is_object()) {
+    u.cached_input_tokens = int_at(*d, "cached_tokens");
+  }
+  if (u.cached_input_tokens == 0) u.cached_input_tokens = int_at(*it, "prompt_cache_hit_tokens");
+  return u;
+}
+
+std::string finish_reason_of(const json& completion) {
+  auto choices = completion.find("choices");
+  if (choices == completion.end() || !choices->is_array() || choices->empty()) return {};
+  const json& first = choices->front();
+  auto fr = first.find("finish_reason");
+  return fr != first.end() && fr->is_string() ? fr->get<std::string>() : std::string();
+}
+
+}  // namespace tollgate::adapters
