@@ -86,6 +86,13 @@ class Operation : public std::enable_shared_from_this<Operation> {
                          std::to_string(t.context_window) + " is not larger than the one that overflowed");
         continue;
       }
+      if (request_.admit) {
+        if (auto admitted = request_.admit(index_, t); !admitted.ok()) {
+          notes_.push_back(describe(t) + ": " + admitted.error().message());
+          last_category_ = admitted.error().category();
+          continue;
+        }
+      }
       if (breakers_ && !breakers_->allow(t.provider->name(), t.model)) {
         notes_.push_back(describe(t) + ": skipped, circuit open after repeated failures");
         continue;
@@ -119,7 +126,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
   }
 
   void emit(const ChatResult& r) {
-    if (!options_->on_attempt) return;
+    if (!options_->on_attempt && !request_.on_attempt) return;
     AttemptRecord rec;
     rec.request_id = request_.request_id;
     rec.unix_ms = started_unix_ms_;
@@ -135,7 +142,8 @@ class Operation : public std::enable_shared_from_this<Operation> {
       rec.input_tokens = a->usage.input_tokens;
       rec.cached_input_tokens = a->usage.cached_input_tokens;
       rec.output_tokens = a->usage.output_tokens;
-      if (options_->cost) rec.cost = options_->cost(target(), a->usage);
+      if (request_.cost) rec.cost = request_.cost(target(), a->usage);
+      else if (options_->cost) rec.cost = options_->cost(target(), a->usage);
       rec.latency_ms = a->latency.count();
       rec.ttft_ms = a->time_to_first_token.count();
     } else {
@@ -145,7 +153,8 @@ class Operation : public std::enable_shared_from_this<Operation> {
       rec.error_category = category_of(f.kind);
       rec.error_message = failure_text(f);
     }
-    options_->on_attempt(std::move(rec));
+    if (request_.on_attempt) request_.on_attempt(rec, index_);
+    if (options_->on_attempt) options_->on_attempt(std::move(rec));
   }
 
   std::string failure_text(const Failure& f) const {

@@ -60,6 +60,14 @@ struct DispatchRequest {
   std::string user;
   std::string tags_json = "{}";
   std::string route;
+  // Per-request hooks (each may be null), run on the dispatch's strand:
+  // admit: before the first attempt on a target; an error skips the target
+  //   (say, a spend cap on its provider) and is quoted in the final error.
+  std::function<Result<void>(std::size_t index, const DispatchTarget& target)> admit;
+  // on_attempt: every attempt record, after DispatchOptions::on_attempt.
+  std::function<void(const AttemptRecord& record, std::size_t index)> on_attempt;
+  // cost: prices this request's usage (overrides DispatchOptions::cost).
+  std::function<Money(const DispatchTarget& target, const adapters::Usage& usage)> cost;
 };
 
 struct DispatchResult {

@@ -1,27 +1,128 @@
 #include "engine/engine_impl.hpp"
 
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "engine/live_signals.hpp"
+#include "engine/request_op.hpp"
+#include "tollgate/async.hpp"
+
 namespace tollgate {
+namespace {
+
+int64_t system_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(Options options) {
-  auto policy = engine::build_policy_set(options);
-  if (!policy.ok()) return policy.error();
-  return std::unique_ptr<Engine>(new engine::EngineImpl(std::move(options), std::move(*policy)));
+  auto runtime = std::make_unique<engine::IoRuntime>(options.threads);
+  auto e = engine::make_engine(std::move(options), std::move(runtime));
+  if (!e.ok()) return e.error();
+  return std::unique_ptr<Engine>(std::move(*e));
+}
+
+Result<std::unique_ptr<Engine>> create_engine(Options options, boost::asio::any_io_executor executor) {
+  auto runtime = std::make_unique<engine::IoRuntime>(std::move(executor));
+  auto e = engine::make_engine(std::move(options), std::move(runtime));
+  if (!e.ok()) return e.error();
+  return std::unique_ptr<Engine>(std::move(*e));
 }
 
 namespace engine {
 
-EngineImpl::EngineImpl(Options options, std::shared_ptr<const PolicySet> policy)
-    : options_(std::move(options)), policy_(std::move(policy)), signals_(std::make_shared<NoSignals>()) {}
+// ---- EngineCore -----------------------------------------------------------
 
-std::shared_ptr<const PolicySet> EngineImpl::policy() const {
+std::shared_ptr<const PolicySet> EngineCore::policy() const {
   std::lock_guard lock(mu_);
   return policy_;
 }
 
-void EngineImpl::set_signals(std::shared_ptr<const Signals> signals) {
+std::shared_ptr<const Signals> EngineCore::signals() const {
   std::lock_guard lock(mu_);
-  signals_ = std::move(signals);
+  return signals_;
 }
+
+void EngineCore::set_policy(std::shared_ptr<const PolicySet> p) {
+  std::shared_ptr<const PolicySet> old;
+  std::lock_guard lock(mu_);
+  old = std::exchange(policy_, std::move(p));
+}
+
+void EngineCore::set_signals(std::shared_ptr<const Signals> s) {
+  std::lock_guard lock(mu_);
+  signals_ = std::move(s);
+}
+
+void EngineCore::begin_request() {
+  std::lock_guard lock(idle_mu_);
+  ++in_flight_;
+}
+
+void EngineCore::end_request() {
+  std::lock_guard lock(idle_mu_);
+  if (--in_flight_ == 0) idle_cv_.notify_all();
+}
+
+void EngineCore::wait_idle() {
+  std::unique_lock lock(idle_mu_);
+  idle_cv_.wait(lock, [&] { return in_flight_ == 0; });
+}
+
+// ---- construction ----------------------------------------------------------
+
+Result<std::unique_ptr<EngineImpl>> make_engine(Options options, std::unique_ptr<IoRuntime> runtime) {
+  auto core = std::make_shared<EngineCore>();
+  core->now_ms = system_now_ms;
+  auto policy = build_policy_set(options);
+  if (!policy.ok()) return policy.error();
+  if (auto r = core->gate.configure((*policy)->decls); !r.ok()) return r.error();
+  if (!options.ledger_path.empty()) {
+    LedgerOptions lo;
+    lo.durability = options.durability;
+    auto ledger = Ledger::open(options.ledger_path, lo);
+    if (!ledger.ok()) return ledger.error();
+    core->ledger = std::move(*ledger);
+    // A restart does not reset a cap: spend inside the windows comes back.
+    if (auto r = core->ledger->rebuild_spend(core->gate, core->now_ms()); !r.ok()) return r.error();
+  }
+  core->runtime = std::move(runtime);
+  core->providers = std::make_unique<ProviderRegistry>(core->runtime->executor(), options);
+  core->breakers = std::make_shared<CircuitBreakers>();
+  DispatchOptions dispatch;
+  dispatch.retry.max_attempts = std::max(1, options.retry.max_attempts);
+  dispatch.retry.base_backoff = std::chrono::milliseconds(options.retry.base_backoff_ms);
+  dispatch.retry.max_backoff = std::chrono::milliseconds(options.retry.max_backoff_ms);
+  dispatch.retry.max_retry_after = std::chrono::milliseconds(options.retry.max_retry_after_ms);
+  core->dispatcher = std::make_unique<Dispatcher>(core->runtime->executor(), core->breakers, std::move(dispatch));
+  core->options = std::move(options);
+  core->set_policy(std::move(*policy));
+  EngineCore* raw = core.get();
+  core->set_signals(std::make_shared<LiveSignals>(core->ledger.get(), core->breakers.get(), &core->gate,
+                                                  [raw] { return raw->now_ms(); }));
+  return std::make_unique<EngineImpl>(std::move(core));
+}
+
+EngineImpl::EngineImpl(std::shared_ptr<EngineCore> core) : core_(std::move(core)) {}
+
+EngineImpl::~EngineImpl() {
+  // Requests in flight hold the core; let them finish (each is bounded by
+  // its providers' timeouts), then stop the I/O threads. The io_context
+  // itself goes last (EngineCore declares it first), after the connection
+  // pools that have sockets on it.
+  core_->wait_idle();
+  // A finished request drops its share of the core just after it counts
+  // itself out; wait for those last few instructions so the core is
+  // destroyed here, not on an I/O or ledger thread that it would join.
+  while (core_.use_count() > 1) std::this_thread::yield();
+  core_->runtime->stop();
+}
+
+// ---- decisions and requests -------------------------------------------------
 
 Result<Decision> EngineImpl::decide(const Request& request) const {
   Decision d;
@@ -30,28 +131,106 @@ Result<Decision> EngineImpl::decide(const Request& request) const {
 }
 
 Result<void> EngineImpl::decide_into(const Request& request, Decision& out) const {
-  std::shared_ptr<const PolicySet> policy;
-  std::shared_ptr<const Signals> signals;
-  {
-    std::lock_guard lock(mu_);
-    policy = policy_;
-    signals = signals_;
-  }
+  auto policy = core_->policy();
+  auto signals = core_->signals();
   return engine::decide(policy, *signals, request, out);
+}
+
+void EngineImpl::async_complete(Request request, DoneFn done, std::shared_ptr<Cancellation> cancel) {
+  start_request(core_, std::move(request), nullptr, std::move(done), std::move(cancel));
+}
+
+void EngineImpl::async_stream(Request request, DeltaFn on_delta, DoneFn done, std::shared_ptr<Cancellation> cancel) {
+  if (!on_delta) on_delta = [](const nlohmann::json&) {};
+  start_request(core_, std::move(request), std::move(on_delta), std::move(done), std::move(cancel));
+}
+
+Result<Response> EngineImpl::wait_for(Request request, DeltaFn on_delta) {
+  if (core_->runtime->on_io_thread())
+    return Error(ErrorCategory::internal,
+                 "complete()/stream() called on one of the engine's I/O threads, where waiting would "
+                 "deadlock; use async_complete() there");
+  std::promise<Result<Response>> promise;
+  auto future = promise.get_future();
+  auto done = [&promise](Result<Response> r) { promise.set_value(std::move(r)); };
+  if (on_delta) async_stream(std::move(request), std::move(on_delta), done, nullptr);
+  else async_complete(std::move(request), done, nullptr);
+  return future.get();
+}
+
+Result<Response> EngineImpl::complete(const Request& request) { return wait_for(request, nullptr); }
+
+Result<Response> EngineImpl::stream(const Request& request, DeltaFn on_delta) {
+  if (!on_delta) on_delta = [](const nlohmann::json&) {};
+  return wait_for(request, std::move(on_delta));
 }
 
 Result<void> EngineImpl::reload() {
   std::lock_guard serial(reload_mu_);
-  // Everything is loaded and validated on the side; only a complete,
-  // valid set is swapped in.
-  auto next = build_policy_set(options_);
+  // Everything is loaded and validated on the side; only a complete, valid
+  // set is swapped in. The spend gate keeps its counters across the swap.
+  auto next = build_policy_set(core_->options);
   if (!next.ok()) return next.error();
-  std::shared_ptr<const PolicySet> old;
-  {
-    std::lock_guard lock(mu_);
-    old = std::exchange(policy_, std::move(*next));
+  if (auto r = core_->gate.configure((*next)->decls); !r.ok()) return r.error();
+  core_->set_policy(std::move(*next));
+  return {};
+}
+
+// ---- quality, spend, alerts ---------------------------------------------------
+
+Result<void> EngineImpl::record_quality(std::string_view request_id, double score, std::string_view source) {
+  if (!core_->ledger)
+    return Error(ErrorCategory::config, "record_quality needs a ledger: set Options::ledger_path");
+  return core_->ledger->record_quality(request_id, score, source);
+}
+
+namespace {
+SpendView view_of(const SpendSnapshot& s) {
+  return SpendView{s.team, std::string(to_string(s.window)), s.spent, s.reserved, s.cap,
+                   s.window_start_ms, s.window_end_ms};
+}
+}  // namespace
+
+Result<SpendView> EngineImpl::spend(std::string_view team, std::string_view window) const {
+  auto w = spend_window_from(window);
+  if (!w)
+    return Error(ErrorCategory::bad_request, "unknown window '" + std::string(window) +
+                                                 "' (use hour, day, month or rolling_24h)");
+  auto snap = core_->gate.snapshot(team, *w, core_->now_ms());
+  if (!snap) {
+    SpendView none;
+    none.team = std::string(team);
+    none.window = std::string(window);
+    return none;  // nothing spent and no cap: zeros
   }
-  return {};  // `old` is released here, outside the lock
+  return view_of(*snap);
+}
+
+std::vector<SpendView> EngineImpl::spend_all() const {
+  std::vector<SpendView> out;
+  for (const auto& s : core_->gate.snapshots(core_->now_ms()))
+    if (s.scope == CapScope::team) out.push_back(view_of(s));
+  return out;
+}
+
+void EngineImpl::on_budget_alert(std::function<void(const BudgetAlert&)> callback) {
+  if (!callback) return core_->gate.on_soft_limit(nullptr);
+  core_->gate.on_soft_limit([cb = std::move(callback)](const SoftLimitEvent& e) {
+    BudgetAlert a;
+    a.scope = std::string(to_string(e.state.scope));
+    a.team = e.state.team;
+    a.name = e.state.name;
+    a.window = std::string(to_string(e.state.window));
+    a.spent = e.state.spent;
+    a.cap = e.state.cap.value_or(Money{});
+    a.threshold = e.soft_limit;
+    cb(a);
+  });
+}
+
+Result<void> EngineImpl::flush() {
+  if (!core_->ledger) return {};
+  return core_->ledger->flush();
 }
 
 }  // namespace engine

@@ -1,37 +1,92 @@
 // The Engine's implementation. Internal: tools and tests reach it to swap in
-// signals (quality, health, spend doubles) that the public API does not
-// expose.
+// signals (quality, health, spend doubles) and a clock, which the public API
+// does not expose.
+//
+// EngineCore is what requests in flight share; an EngineImpl owns one and,
+// when destroyed, waits for the requests in flight before tearing it down.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 
+#include "engine/circuit_breaker.hpp"
+#include "engine/dispatch.hpp"
+#include "engine/io_runtime.hpp"
+#include "engine/ledger.hpp"
 #include "engine/policy_set.hpp"
+#include "engine/provider_registry.hpp"
 #include "engine/router.hpp"
 #include "engine/signals.hpp"
+#include "engine/spend_gate.hpp"
 #include "tollgate/engine.hpp"
 
 namespace tollgate::engine {
 
+struct EngineCore {
+  Options options;
+  std::function<int64_t()> now_ms;  // unix ms; tests inject their own
+  std::unique_ptr<IoRuntime> runtime;  // declared first: destroyed last
+  std::unique_ptr<ProviderRegistry> providers;
+  std::shared_ptr<CircuitBreakers> breakers;
+  std::unique_ptr<Ledger> ledger;  // null without Options::ledger_path
+  SpendGate gate;
+  std::unique_ptr<Dispatcher> dispatcher;
+
+  std::shared_ptr<const PolicySet> policy() const;
+  std::shared_ptr<const Signals> signals() const;
+  void set_policy(std::shared_ptr<const PolicySet> p);
+  void set_signals(std::shared_ptr<const Signals> s);
+
+  // Requests in flight, so the engine can wait for them before it goes.
+  void begin_request();
+  void end_request();
+  void wait_idle();
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const PolicySet> policy_;
+  std::shared_ptr<const Signals> signals_;
+  std::mutex idle_mu_;
+  std::condition_variable idle_cv_;
+  int64_t in_flight_ = 0;
+};
+
 class EngineImpl final : public Engine {
  public:
-  EngineImpl(Options options, std::shared_ptr<const PolicySet> policy);
+  explicit EngineImpl(std::shared_ptr<EngineCore> core);
+  ~EngineImpl() override;
 
   Result<Decision> decide(const Request& request) const override;
   Result<void> decide_into(const Request& request, Decision& out) const override;
+  Result<Response> complete(const Request& request) override;
+  Result<Response> stream(const Request& request, DeltaFn on_delta) override;
+  void async_complete(Request request, DoneFn done, std::shared_ptr<Cancellation> cancel) override;
+  void async_stream(Request request, DeltaFn on_delta, DoneFn done,
+                    std::shared_ptr<Cancellation> cancel) override;
   Result<void> reload() override;
+  Result<void> record_quality(std::string_view request_id, double score, std::string_view source) override;
+  Result<SpendView> spend(std::string_view team, std::string_view window) const override;
+  std::vector<SpendView> spend_all() const override;
+  void on_budget_alert(std::function<void(const BudgetAlert&)> callback) override;
+  Result<void> flush() override;
 
   // The policy set in force now (a reload swaps it; holders keep theirs).
-  std::shared_ptr<const PolicySet> policy() const;
+  std::shared_ptr<const PolicySet> policy() const { return core_->policy(); }
   // Replaces what the router learns about quality, health and spend.
-  void set_signals(std::shared_ptr<const Signals> signals);
+  void set_signals(std::shared_ptr<const Signals> signals) { core_->set_signals(std::move(signals)); }
+  EngineCore& core() { return *core_; }
 
  private:
-  Options options_;
-  mutable std::mutex mu_;  // guards the two pointers below (copied under it)
-  std::shared_ptr<const PolicySet> policy_;
-  std::shared_ptr<const Signals> signals_;
+  Result<Response> wait_for(Request request, DeltaFn on_delta);
+
+  std::shared_ptr<EngineCore> core_;
   std::mutex reload_mu_;  // one reload at a time
 };
+
+// Builds the engine: policy, ledger (and the spend rebuild from it), I/O.
+Result<std::unique_ptr<EngineImpl>> make_engine(Options options, std::unique_ptr<IoRuntime> runtime);
 
 }  // namespace tollgate::engine

@@ -35,12 +35,14 @@
 #include "engine/ledger_row.hpp"
 #include "engine/quality.hpp"
 #include "tollgate/error.hpp"
+#include "tollgate/options.hpp"
 
 namespace tollgate::engine {
 
 class SpendGate;
 
-enum class Durability : uint8_t { sync, async };
+// The public setting (Options::durability), documented there.
+using Durability = tollgate::Durability;
 
 struct LedgerOptions {
   Durability durability = Durability::sync;

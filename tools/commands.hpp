@@ -10,6 +10,7 @@ namespace tollgate::tools {
 
 using Args = std::vector<std::string>;
 
+int cmd_demo(const Args& args);
 int cmd_check(const Args& args);
 int cmd_explain(const Args& args);
 int cmd_test(const Args& args);

@@ -10,6 +10,8 @@ namespace {
 constexpr const char* kUsage = R"(usage: tollgate <command> [options]
 
 commands:
+  demo [--requests N] [--policy P]     route a traffic mix against a built-in mock
+                                       provider and print the bill per team
   check PATH...                        validate policy files (or directories)
   explain --policy P --request R.json  show the decision for a request and why
           [--catalog C] [--json]
@@ -30,6 +32,7 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = argv[1];
   tollgate::tools::Args args(argv + 2, argv + argc);
+  if (cmd == "demo") return tollgate::tools::cmd_demo(args);
   if (cmd == "check") return tollgate::tools::cmd_check(args);
   if (cmd == "explain") return tollgate::tools::cmd_explain(args);
   if (cmd == "test") return tollgate::tools::cmd_test(args);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <map>
 #include <vector>
 
 namespace tollgate {
@@ -20,6 +21,20 @@ struct PolicyLimits {
   int64_t memory_limit_bytes = 8 << 20;
 };
 
+// Retries per candidate before falling back to the next.
+struct RetryOptions {
+  int max_attempts = 2;            // per candidate, the first try included
+  int64_t base_backoff_ms = 200;   // doubled per retry, with jitter
+  int64_t max_backoff_ms = 5000;
+  int64_t max_retry_after_ms = 10000;  // a longer Retry-After moves to the next candidate
+};
+
+enum class Durability {
+  sync,   // a request is answered only after its ledger row is committed
+  async,  // answered at once; rows commit within ~2 ms (group commit), so a
+          // crash can lose the last few milliseconds of rows
+};
+
 struct Options {
   // Model catalog (JSON, see docs/catalog.md). Empty: the catalog built into
   // the library (prices as published in 2026; see engine/default_catalog.json).
@@ -29,8 +44,25 @@ struct Options {
   // loaded in name order. Required: an engine without a policy routes nothing.
   std::vector<std::string> policy_paths;
 
-  // SQLite ledger file. Empty: no ledger (decisions only; nothing is billed).
+  // SQLite ledger file. Empty: no ledger: spend caps still hold in memory
+  // (and reset on restart), nothing is written, no quality is measured.
   std::string ledger_path;
+  Durability durability = Durability::sync;
+
+  // API keys by provider name. A key given here wins over the provider's
+  // `key_env`. Keys are never logged, traced, cached or written anywhere.
+  std::map<std::string, std::string> api_keys;
+
+  // Replaces providers' base URLs by name ("*" for every provider): points a
+  // test, a demo or a staging deployment at a local or mock endpoint.
+  std::map<std::string, std::string> base_url_overrides;
+
+  RetryOptions retry;
+
+  // Response cache size, bytes; 0 disables the cache whatever the routes say.
+  int64_t cache_bytes = 256 << 20;
+  // Keep cache entries in the ledger database too, so a restart starts warm.
+  bool cache_persist = false;
 
   // Threads the engine runs for its own network I/O when the embedder does
   // not lend it an executor. 0: one per core.

@@ -18,6 +18,13 @@
 
 namespace tollgate {
 
+// Per-request cache controls (the route's `cache` rule decides the rest).
+struct CacheControl {
+  bool no_cache = false;          // do not answer from the cache (still stores)
+  bool no_store = false;          // do not store this answer
+  std::optional<int64_t> ttl_ms;  // store for this long instead of the route's ttl
+};
+
 struct Request {
   // Who pays. Required: caps, reports and cache scope are per team.
   std::string team;
@@ -38,6 +45,12 @@ struct Request {
 
   // Stream the answer as deltas (Engine::stream sets this itself).
   bool stream = false;
+
+  CacheControl cache;
+
+  // Your id for the request (it becomes Response::request_id and the
+  // ledger's request id; record_quality takes it). Empty: tollgate makes one.
+  std::string id;
 
   // Known input size, for callers that have counted tokens already (and for
   // `tollgate simulate`, which replays token counts without text). Unset:

@@ -12,11 +12,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 
 #include "tollgate/money.hpp"
 
@@ -85,6 +86,46 @@ struct Decision {
 
   // Internal: keeps the policy set behind the string_views alive.
   std::shared_ptr<const void> keep_alive;
+};
+
+// Token counts the provider reported. input counts every prompt token,
+// cached ones included; cached_input is the part billed at the cached price.
+struct Usage {
+  int64_t input_tokens = 0;
+  int64_t cached_input_tokens = 0;
+  int64_t output_tokens = 0;
+};
+
+// What came back for a request, and what it cost.
+struct Response {
+  std::string request_id;  // for Engine::record_quality
+  nlohmann::json body;     // an OpenAI "chat.completion" object, whatever the provider
+  std::string route, provider, model;
+  std::string finish_reason;  // "stop", "length", "tool_calls", ...
+  Usage usage;
+  Money cost;    // charged to the team (0 on a cache hit)
+  Money saved;   // what a cache hit (or the provider's prompt cache) saved
+  bool cache_hit = false;
+  int attempts = 0;         // upstream attempts made (0 on a cache hit)
+  int64_t latency_ms = 0;   // whole request, decision to answer
+  int64_t ttft_ms = -1;     // time to first token when streamed; -1 otherwise
+  bool downgraded = false;  // a spend cap sent it to the team's downgrade route
+};
+
+// Spend of one team in one window ("hour", "day", "month", "rolling_24h").
+struct SpendView {
+  std::string team, window;
+  Money spent, reserved;
+  std::optional<Money> cap;
+  int64_t window_start_ms = 0, window_end_ms = 0;
+};
+
+// A soft limit crossed (once per scope and window): say, 80 % of a cap.
+struct BudgetAlert {
+  std::string scope;  // "team", "user", "route" or "provider"
+  std::string team, name, window;
+  Money spent, cap;
+  double threshold = 0;  // the soft_limit fraction that was crossed
 };
 
 }  // namespace tollgate

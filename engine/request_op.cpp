@@ -1,0 +1,308 @@
+#include "engine/request_op.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <random>
+
+#include <boost/asio/post.hpp>
+
+#include "engine/ledger_row.hpp"
+#include "engine/spend_cost.hpp"
+
+namespace tollgate::engine {
+namespace {
+
+// "tg-" and 16 random hex digits: unique enough across restarts, short
+// enough for logs.
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}() ^
+                                   (static_cast<uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id())) << 1)};
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "tg-%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+std::string tags_json_of(const Request& r) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : r.tags) j[k] = v;
+  return j.dump();
+}
+
+class RequestOp : public std::enable_shared_from_this<RequestOp> {
+ public:
+  RequestOp(std::shared_ptr<EngineCore> core, Request req, Engine::DeltaFn on_delta, Engine::DoneFn done,
+            std::shared_ptr<Cancellation> cancel)
+      : core_(std::move(core)),
+        req_(std::move(req)),
+        on_delta_(std::move(on_delta)),
+        done_(std::move(done)),
+        cancel_(cancel_signal_of(cancel)),
+        started_(std::chrono::steady_clock::now()) {
+    core_->begin_request();
+    request_id_ = req_.id.empty() ? new_request_id() : req_.id;
+    if (on_delta_) req_.stream = true;
+  }
+  ~RequestOp() { core_->end_request(); }
+
+  void start() {
+    policy_ = core_->policy();
+    if (cancel_ && cancel_->cancelled()) return fail(Error(ErrorCategory::cancelled, "cancelled by the caller"));
+    if (auto r = decide(policy_, *core_->signals(), req_, decision_); !r.ok()) return fail(r.error());
+    if (core_->ledger && policy_->decls.settings.on_ledger_error == "deny") {
+      if (auto h = core_->ledger->health(); !h.ok())
+        return fail(Error(ErrorCategory::ledger,
+                          "the ledger cannot record spend, and on_ledger_error = \"deny\" refuses "
+                          "requests until it can: " + h.error().message()));
+    }
+    if (auto r = build_targets(); !r.ok()) return fail(r.error());
+    if (auto r = reserve_first(); !r.ok()) return deny(r.error());
+    dispatch();
+  }
+
+ private:
+  const ModelInfo& model_of(std::size_t i) const {
+    return *policy_->catalog.find_model(decision_.candidates[i].model);
+  }
+  SpendKeys keys_for(std::size_t i) const {
+    return SpendKeys{req_.team, req_.user, decision_.route, decision_.candidates[i].provider};
+  }
+
+  Result<void> build_targets() {
+    targets_.clear();
+    std::string skipped;
+    for (const Candidate& c : decision_.candidates) {
+      const ProviderInfo* info = policy_->catalog.find_provider(c.provider);
+      auto provider = info ? core_->providers->get(*info)
+                           : Result<std::shared_ptr<adapters::Provider>>(
+                                 Error(ErrorCategory::config, "provider '" + std::string(c.provider) + "' is unknown"));
+      if (!provider.ok()) {
+        skipped += (skipped.empty() ? "" : "; ") + std::string(c.model) + ": " + provider.error().message();
+        targets_.push_back(DispatchTarget{nullptr, std::string(c.model), std::string(c.upstream_model), c.context_window});
+        continue;
+      }
+      targets_.push_back(DispatchTarget{*provider, std::string(c.model), std::string(c.upstream_model), c.context_window});
+    }
+    const bool any = std::any_of(targets_.begin(), targets_.end(), [](const DispatchTarget& t) { return t.provider; });
+    if (!any) return Error(ErrorCategory::config, "no candidate's provider can be reached: " + skipped);
+    reservations_.clear();
+    reservations_.resize(targets_.size());
+    cost_by_target_.assign(targets_.size(), Money{});
+    return {};
+  }
+
+  // The first usable candidate must fit the caps now; if not, the team's
+  // downgrade route is decided and tried once, still under the caps.
+  Result<void> reserve_first() {
+    auto attempt = [&]() -> Result<void> {
+      for (std::size_t i = 0; i < targets_.size(); ++i) {
+        if (!targets_[i].provider) continue;
+        auto r = core_->gate.reserve(keys_for(i), decision_.candidates[i].est_cost, core_->now_ms());
+        if (!r.ok()) return r.error();
+        reservations_[i] = std::move(*r);
+        return {};
+      }
+      return {};
+    };
+    auto first = attempt();
+    if (first.ok()) return first;
+    const dsl::TeamDecl* team = policy_->find_team(req_.team);
+    if (!team || team->on_exceed != "downgrade") return first;
+    const CompiledRoute* route = policy_->find_route(team->downgrade_route);
+    if (!route || decision_.route == route->decl->name) return first;
+    Decision down;
+    if (auto r = decide(policy_, *core_->signals(), req_, down, DecideOptions{route}); !r.ok())
+      return Error(ErrorCategory::budget, first.error().message() + "; the downgrade route '" +
+                                              team->downgrade_route + "' has no usable candidate either");
+    decision_ = std::move(down);
+    downgraded_ = true;
+    if (auto r = build_targets(); !r.ok()) return r;
+    auto second = attempt();
+    if (!second.ok())
+      return Error(ErrorCategory::budget, second.error().message() + " (even on the downgrade route '" +
+                                              team->downgrade_route + "')");
+    return second;
+  }
+
+  LedgerRow row_base() const {
+    LedgerRow row;
+    row.request_id = request_id_;
+    row.team = req_.team;
+    row.user = req_.user;
+    row.tags_json = tags_json_of(req_);
+    auto t = req_.tags.find("task");
+    row.task = t != req_.tags.end() ? t->second : policy_->decls.settings.default_task;
+    row.route = std::string(decision_.route);
+    return row;
+  }
+
+  // A budget refusal: recorded (the report shows denials), then answered.
+  void deny(Error error) {
+    if (core_->ledger && error.category() == ErrorCategory::budget) {
+      LedgerRow row = row_base();
+      row.time_ms = core_->now_ms();
+      row.status = AttemptStatus::denied;
+      if (!decision_.candidates.empty()) {
+        row.provider = std::string(decision_.candidates[0].provider);
+        row.model = std::string(decision_.candidates[0].model);
+      }
+      row.error_category = "budget";
+      row.error_message = error.message();
+      core_->ledger->append_async(std::move(row), [](Result<void>) {});
+    }
+    fail(std::move(error));
+  }
+
+  void dispatch() {
+    DispatchRequest d;
+    d.body = req_.body;
+    d.stream = req_.stream;
+    d.on_delta = on_delta_;
+    d.cancel = cancel_;
+    d.request_id = request_id_;
+    d.team = req_.team;
+    d.user = req_.user;
+    d.tags_json = tags_json_of(req_);
+    d.route = std::string(decision_.route);
+    // The provider must stop where the reservation assumed it would.
+    if (req_.max_tokens && !req_.body.contains("max_tokens") && !req_.body.contains("max_completion_tokens"))
+      d.body["max_tokens"] = *req_.max_tokens;
+    auto self = shared_from_this();
+    // Later candidates reserve when dispatch reaches them (a cheap first
+    // choice must not be blocked by a dear fallback's worst case).
+    d.admit = [self](std::size_t i, const DispatchTarget&) -> Result<void> {
+      if (self->reservations_[i].active()) return {};
+      auto r = self->core_->gate.reserve(self->keys_for(i), self->decision_.candidates[i].est_cost,
+                                         self->core_->now_ms());
+      if (!r.ok()) return r.error();
+      self->reservations_[i] = std::move(*r);
+      return {};
+    };
+    d.cost = [self](const DispatchTarget& t, const adapters::Usage& u) {
+      const ModelInfo* m = self->policy_->catalog.find_model(t.model);
+      return m ? usage_cost(*m, u.input_tokens, u.cached_input_tokens, u.output_tokens).cost : Money{};
+    };
+    d.on_attempt = [self](const AttemptRecord& rec, std::size_t i) {
+      self->cost_by_target_[i] += rec.cost;
+      LedgerRow row = self->row_base();
+      row.attempt = rec.attempt;
+      row.provider = rec.provider;
+      row.model = rec.model;
+      row.status = rec.status == tollgate::AttemptStatus::ok ? AttemptStatus::ok : AttemptStatus::error;
+      row.input_tokens = rec.input_tokens;
+      row.cached_input_tokens = rec.cached_input_tokens;
+      row.output_tokens = rec.output_tokens;
+      row.cost = rec.cost;
+      if (rec.status == tollgate::AttemptStatus::ok) {
+        const ModelInfo* m = self->policy_->catalog.find_model(rec.model);
+        if (m) row.saved = usage_cost(*m, rec.input_tokens, rec.cached_input_tokens, rec.output_tokens).saved;
+      }
+      row.latency_ms = rec.latency_ms;
+      row.ttft_ms = self->req_.stream ? rec.ttft_ms : -1;
+      if (rec.status != tollgate::AttemptStatus::ok) {
+        row.error_category = std::string(to_string(rec.error_category));
+        row.error_message = rec.error_message;
+      }
+      self->rows_.push_back(std::move(row));
+    };
+    core_->dispatcher->async_dispatch(std::move(d), targets_,
+                                      [self](Result<DispatchResult> r) { self->settle(std::move(r)); });
+  }
+
+  // Every reservation settles to what its target's attempts cost (zero
+  // releases it whole); then the rows go to the ledger, and the answer
+  // waits for them in sync mode.
+  void settle(Result<DispatchResult> result) {
+    const int64_t now = core_->now_ms();
+    Money total;
+    for (std::size_t i = 0; i < reservations_.size(); ++i) {
+      total += cost_by_target_[i];
+      if (reservations_[i].active()) reservations_[i].settle(cost_by_target_[i], now);
+    }
+    if (result.ok()) {
+      Response& out = response_;
+      const DispatchResult& r = *result;
+      out.request_id = request_id_;
+      out.body = std::move(result->response.body);
+      out.route = std::string(decision_.route);
+      out.provider = r.provider;
+      out.model = r.model;
+      out.finish_reason = r.response.finish_reason;
+      out.usage = Usage{r.response.usage.input_tokens, r.response.usage.cached_input_tokens,
+                        r.response.usage.output_tokens};
+      out.cost = total;
+      if (const ModelInfo* m = policy_->catalog.find_model(r.model))
+        out.saved = usage_cost(*m, out.usage.input_tokens, out.usage.cached_input_tokens, out.usage.output_tokens).saved;
+      out.attempts = r.attempts;
+      out.ttft_ms = req_.stream ? r.response.time_to_first_token.count() : -1;
+      out.downgraded = downgraded_;
+    } else {
+      error_ = result.error();
+    }
+    if (!core_->ledger || rows_.empty()) return answer();
+    for (LedgerRow& row : rows_) row.time_ms = now;  // charged to the window it settled in
+    const bool wait = core_->options.durability == Durability::sync;
+    const std::size_t last = rows_.size() - 1;
+    for (std::size_t i = 0; i < rows_.size(); ++i) {
+      if (i != last || !wait) {
+        core_->ledger->append_async(std::move(rows_[i]), [](Result<void>) {});
+        continue;
+      }
+      auto self = shared_from_this();
+      core_->ledger->append_async(std::move(rows_[i]), [self](Result<void> committed) {
+        // On the ledger's writer thread: hand the answer to an I/O thread.
+        boost::asio::post(self->core_->runtime->executor(), [self, committed = std::move(committed)] {
+          if (!committed.ok() && self->policy_->decls.settings.on_ledger_error == "deny" && !self->error_) {
+            self->error_ = Error(ErrorCategory::ledger,
+                                 "the answer arrived but its cost could not be recorded (on_ledger_error = "
+                                 "\"deny\"): " + committed.error().message());
+          }
+          self->answer();
+        });
+      });
+    }
+    if (!wait) answer();
+  }
+
+  void answer() {
+    response_.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - started_).count();
+    auto done = std::move(done_);
+    if (error_) done(std::move(*error_));
+    else done(std::move(response_));
+  }
+
+  // Errors before dispatch are delivered on an I/O thread too: never inside
+  // the call that started the request.
+  void fail(Error error) {
+    error_ = std::move(error);
+    boost::asio::post(core_->runtime->executor(), [self = shared_from_this()] { self->answer(); });
+  }
+
+  std::shared_ptr<EngineCore> core_;
+  Request req_;
+  Engine::DeltaFn on_delta_;
+  Engine::DoneFn done_;
+  std::shared_ptr<adapters::CancelSignal> cancel_;
+  std::chrono::steady_clock::time_point started_;
+  std::string request_id_;
+  std::shared_ptr<const PolicySet> policy_;
+  Decision decision_;
+  bool downgraded_ = false;
+  std::vector<DispatchTarget> targets_;
+  std::vector<Reservation> reservations_;  // by target; inactive until admitted
+  std::vector<Money> cost_by_target_;
+  std::vector<LedgerRow> rows_;
+  Response response_;
+  std::optional<Error> error_;
+};
+
+}  // namespace
+
+void start_request(std::shared_ptr<EngineCore> core, Request request, Engine::DeltaFn on_delta,
+                   Engine::DoneFn done, std::shared_ptr<Cancellation> cancel) {
+  std::make_shared<RequestOp>(std::move(core), std::move(request), std::move(on_delta), std::move(done),
+                              std::move(cancel))
+      ->start();
+}
+
+}  // namespace tollgate::engine

@@ -1,0 +1,258 @@
+// The request path end to end: Engine::complete / stream / async_* over real
+// HTTP to the mock provider, real spend caps, a real SQLite ledger.
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "request_support.hpp"
+#include "tollgate/async.hpp"
+
+using namespace tollgate;
+using namespace tollgate::testing;
+using adapters::MockFault;
+
+namespace {
+
+const char* kPolicy = R"(
+team "support" { monthly_usd = 1000 }
+team "team0" { monthly_usd = 1000 }
+team "team1" { monthly_usd = 1000 }
+team "team2" { monthly_usd = 1000 }
+team "capped" { daily_usd = 0.0001, on_exceed = "deny" }
+team "thrifty" { daily_usd = 0.0001, on_exceed = "downgrade", downgrade = "economy" }
+route "economy" { when = { tier = "economy" }, try = { "qwen3-8b" } }
+route "chain" { when = { task = "chain" }, try = { "gpt-4o-mini", "deepseek-v4-flash", "claude-haiku-4-5" } }
+route "default" { try = { "gpt-4o-mini", "deepseek-v4-flash" } }
+)";
+
+std::string text_of(const Response& r) { return r.body["choices"][0]["message"]["content"].get<std::string>(); }
+
+}  // namespace
+
+TEST_CASE("complete: the answer, its cost at catalog prices, and its ledger row", "[request]") {
+  MockedEngine m(kPolicy);
+  Request r = chat("support", "Summarize: the quick brown fox");
+  r.max_tokens = 100;
+  auto res = m.api().complete(r);
+  REQUIRE(res.ok());
+  CHECK(text_of(*res) == "The quick brown fox jumps over the lazy dog.");
+  CHECK(res->route == "default");
+  CHECK(res->model == "gpt-4o-mini");
+  CHECK(res->provider == "openai");
+  CHECK(res->attempts == 1);
+  CHECK(res->usage.output_tokens > 0);
+  // Cost = usage at gpt-4o-mini's prices ($0.15 / $0.60 per M), exactly.
+  const Money expected = cost_of(res->usage.input_tokens, Price::from_usd_per_mtok(0.15), 0, Price{},
+                                 res->usage.output_tokens, Price::from_usd_per_mtok(0.6));
+  CHECK(res->cost == expected);
+  CHECK(m.mock->calls("gpt-4o-mini") == 1);
+  // Sync durability: the row is committed before complete() returns.
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE request_id = '" + res->request_id + "'") == 1);
+  CHECK(m.ledger_int("SELECT cost_nanos FROM attempts WHERE request_id = '" + res->request_id + "'") ==
+        expected.nanos);
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'ok' AND model = 'gpt-4o-mini' "
+                     "AND route = 'default' AND team = 'support'") == 1);
+  // Spend is counted against the team.
+  CHECK(m.api().spend("support", "day")->spent == expected);
+}
+
+TEST_CASE("stream: deltas reassemble to the answer, charged as the same request unstreamed", "[request]") {
+  MockedEngine m(kPolicy);
+  Request r = chat("support", "Tell me about foxes");
+  r.max_tokens = 100;
+  auto plain = m.api().complete(r);
+  REQUIRE(plain.ok());
+  std::string assembled;
+  int chunks = 0;
+  auto streamed = m.api().stream(r, [&](const nlohmann::json& chunk) {
+    ++chunks;
+    CHECK(chunk["object"] == "chat.completion.chunk");
+    if (chunk.contains("choices") && !chunk["choices"].empty()) {
+      const auto& delta = chunk["choices"][0]["delta"];
+      if (delta.contains("content") && delta["content"].is_string()) assembled += delta["content"].get<std::string>();
+    }
+  });
+  REQUIRE(streamed.ok());
+  CHECK(chunks > 3);
+  CHECK(assembled == text_of(*plain));
+  CHECK(text_of(*streamed) == text_of(*plain));
+  CHECK(streamed->usage.output_tokens == plain->usage.output_tokens);
+  CHECK(streamed->cost == plain->cost);  // no spend logged as 0 for streams
+  CHECK(streamed->ttft_ms >= 0);
+  CHECK(m.ledger_int("SELECT cost_nanos FROM attempts WHERE request_id = '" + streamed->request_id + "'") ==
+        plain->cost.nanos);
+}
+
+TEST_CASE("fallback: failures move down the candidates; every attempt is in the ledger", "[request]") {
+  MockedEngine m(kPolicy);
+  m.mock->script("gpt-4o-mini", fault(MockFault::server_error));
+  m.mock->script("deepseek-v4-flash", fault(MockFault::rate_limit));
+  auto res = m.api().complete(chat("support", "hello", {{"task", "chain"}}));
+  REQUIRE(res.ok());
+  CHECK(res->model == "claude-haiku-4-5");  // the Anthropic adapter, translated back
+  CHECK(res->provider == "anthropic");
+  CHECK(res->attempts == 5);                // 2 tries each on the failing two
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE request_id = '" + res->request_id +
+                     "' AND status = 'error'") == 4);
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE request_id = '" + res->request_id +
+                     "' AND status = 'ok' AND model = 'claude-haiku-4-5'") == 1);
+  // Every reservation was settled or released.
+  auto all = m.api().spend_all();
+  for (const auto& s : all) CHECK(s.reserved.nanos == 0);
+}
+
+TEST_CASE("a request error fails at once with the provider's message", "[request]") {
+  MockedEngine m(kPolicy);
+  m.mock->script("gpt-4o-mini", fault(MockFault::bad_request));
+  auto res = m.api().complete(chat("support", "hello"));
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.error().category() == ErrorCategory::bad_request);
+  CHECK(res.error().message().find("gpt-4o-mini") != std::string::npos);
+  CHECK(m.mock->calls("deepseek-v4-flash") == 0);
+}
+
+TEST_CASE("a spend cap denies with team, window, cap, spent and reserved", "[request][budget]") {
+  MockedEngine m(kPolicy);
+  Request r = chat("capped", "hello");
+  r.max_tokens = 1000;  // worst case $0.0006 > the $0.0001 daily cap
+  auto res = m.api().complete(r);
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.error().category() == ErrorCategory::budget);
+  const std::string& msg = res.error().message();
+  CHECK(msg.find("capped") != std::string::npos);
+  CHECK(msg.find("day") != std::string::npos);
+  CHECK(m.mock->total_calls() == 0);
+  REQUIRE(m.api().flush().ok());
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE team = 'capped' AND status = 'denied'") == 1);
+  CHECK(m.api().spend("capped", "day")->reserved.nanos == 0);
+}
+
+TEST_CASE("a team over its cap is downgraded, still under the cap", "[request][budget]") {
+  MockedEngine m(kPolicy);
+  Request r = chat("thrifty", "hello");
+  r.max_tokens = 1000;  // gpt-4o-mini's worst case is over the cap; qwen3-8b's ($0.00001) is not
+  auto res = m.api().complete(r);
+  REQUIRE(res.ok());
+  CHECK(res->downgraded);
+  CHECK(res->route == "economy");
+  CHECK(res->model == "qwen3-8b");
+  CHECK(m.api().spend("thrifty", "day")->spent <= Money::from_usd(0.0001));
+}
+
+TEST_CASE("async_complete: callback, std::future and a C++20 coroutine", "[request]") {
+  MockedEngine m(kPolicy);
+  std::promise<Result<Response>> p;
+  m.api().async_complete(chat("support", "callback"), [&](Result<Response> r) { p.set_value(std::move(r)); });
+  CHECK(p.get_future().get().ok());
+
+  auto fut = async_complete(m.api(), chat("support", "future"), boost::asio::use_future);
+  CHECK(fut.get().ok());
+
+  boost::asio::io_context io;
+  std::optional<Result<Response>> from_coroutine;
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        from_coroutine = co_await async_complete(m.api(), chat("support", "coroutine"), boost::asio::use_awaitable);
+      },
+      boost::asio::detached);
+  io.run();
+  REQUIRE(from_coroutine.has_value());
+  CHECK(from_coroutine->ok());
+}
+
+TEST_CASE("cancelling a streamed request ends it, frees its connection and its reservation", "[request]") {
+  MockedEngine m(kPolicy);
+  adapters::MockBehavior slow;
+  slow.reply = "one two three four five six seven eight nine ten eleven twelve";
+  slow.tokens_per_second = 2;  // a chunk every half second
+  m.mock->script("gpt-4o-mini", slow);
+  auto cancel = Cancellation::make();
+  std::promise<Result<Response>> p;
+  std::atomic<int> chunks{0};
+  m.api().async_stream(
+      chat("support", "slow please"),
+      [&](const nlohmann::json&) {
+        if (++chunks == 2) cancel->cancel();
+      },
+      [&](Result<Response> r) { p.set_value(std::move(r)); }, cancel);
+  auto res = p.get_future().get();
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.error().category() == ErrorCategory::cancelled);
+  for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
+}
+
+TEST_CASE("record_quality scores a request; bad ids and scores are clear errors", "[request]") {
+  MockedEngine m(kPolicy);
+  auto res = m.api().complete(chat("support", "rate me", {{"task", "classify"}}));
+  REQUIRE(res.ok());
+  CHECK(m.api().record_quality(res->request_id, 0.9, "thumbs").ok());
+  auto bad = m.api().record_quality("tg-nope", 0.5);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().category() == ErrorCategory::bad_request);
+  CHECK(m.api().record_quality(res->request_id, 1.5).error().category() == ErrorCategory::bad_request);
+}
+
+TEST_CASE("a restart rebuilds spend from the ledger: caps do not reset", "[request][budget]") {
+  MockedEngine m(kPolicy);
+  Request r = chat("support", "remember me");
+  r.max_tokens = 50;
+  auto res = m.api().complete(r);
+  REQUIRE(res.ok());
+  const Money before = m.api().spend("support", "day")->spent;
+  CHECK(before == res->cost);
+  Options again;
+  again.policy_paths = {m.dir.file("policy.lua")};
+  again.ledger_path = m.ledger_path;
+  again.base_url_overrides["*"] = m.mock->base_url();
+  m.restart(again);
+  CHECK(m.api().spend("support", "day")->spent == before);
+}
+
+TEST_CASE("200 concurrent requests from 8 threads: all answered, nothing left reserved", "[request][concurrency]") {
+  MockedEngine m(kPolicy);
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::future<Result<Response>>> futures;
+      for (int i = 0; i < 25; ++i)
+        futures.push_back(async_complete(m.api(), chat("team" + std::to_string(t % 3), "hi " + std::to_string(i)),
+                                         boost::asio::use_future));
+      for (auto& f : futures) (f.get().ok() ? ok : failed)++;
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(ok == 200);
+  CHECK(failed == 0);
+  for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
+  REQUIRE(m.api().flush().ok());
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'ok'") == 200);
+}
+
+TEST_CASE("keys given to the engine never reach errors or the ledger", "[request]") {
+  Options opts;
+  opts.api_keys["openai"] = "sk-very-secret-123";
+  MockedEngine m(kPolicy, opts);
+  m.mock->script("gpt-4o-mini", fault(MockFault::unauthorized));
+  auto res = m.api().complete(chat("support", "hello"));
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.error().message().find("sk-very-secret") == std::string::npos);
+  REQUIRE(m.api().flush().ok());
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE error_message LIKE '%sk-very-secret%' "
+                     "OR tags LIKE '%sk-very%'") == 0);
+}
+
+TEST_CASE("without a ledger, requests still route, cap and answer", "[request]") {
+  MockedEngine m(kPolicy, {}, /*with_ledger=*/false);
+  auto res = m.api().complete(chat("support", "no ledger"));
+  REQUIRE(res.ok());
+  CHECK(m.api().record_quality(res->request_id, 0.5).error().category() == ErrorCategory::config);
+  CHECK(m.api().flush().ok());
+}
