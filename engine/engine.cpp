@@ -99,6 +99,25 @@ Result<std::unique_ptr<EngineImpl>> make_engine(Options options, std::unique_ptr
   dispatch.retry.max_backoff = std::chrono::milliseconds(options.retry.max_backoff_ms);
   dispatch.retry.max_retry_after = std::chrono::milliseconds(options.retry.max_retry_after_ms);
   core->dispatcher = std::make_unique<Dispatcher>(core->runtime->executor(), core->breakers, std::move(dispatch));
+  if (options.cache_bytes > 0) {
+    ResponseCache::Options co;
+    co.max_bytes = options.cache_bytes;
+    CacheKeySecret secret = random_cache_key_secret();
+    if (options.cache_persist && !options.ledger_path.empty()) {
+      CacheStore::Options so;
+      so.path = options.ledger_path;  // its own table beside the ledger's
+      auto store = CacheStore::open(so);
+      if (!store.ok()) return store.error();
+      core->cache_store = std::move(*store);
+      secret = core->cache_store->secret();  // keys stay valid across restarts
+      CacheStore* raw_store = core->cache_store.get();
+      co.on_evict = [raw_store](const CacheKey& key) { raw_store->erase(key); };
+    }
+    core->cache = std::make_unique<ResponseCache>(co);
+    core->keyer = std::make_unique<CacheKeyer>(secret);
+    if (core->cache_store)
+      if (auto r = core->cache_store->load_into(*core->cache); !r.ok()) return r.error();
+  }
   core->options = std::move(options);
   core->set_policy(std::move(*policy));
   EngineCore* raw = core.get();

@@ -12,14 +12,18 @@
 #include <memory>
 #include <mutex>
 
+#include "engine/cache_key.hpp"
+#include "engine/cache_store.hpp"
 #include "engine/circuit_breaker.hpp"
 #include "engine/dispatch.hpp"
 #include "engine/io_runtime.hpp"
 #include "engine/ledger.hpp"
 #include "engine/policy_set.hpp"
 #include "engine/provider_registry.hpp"
+#include "engine/response_cache.hpp"
 #include "engine/router.hpp"
 #include "engine/signals.hpp"
+#include "engine/single_flight.hpp"
 #include "engine/spend_gate.hpp"
 #include "tollgate/engine.hpp"
 
@@ -34,6 +38,13 @@ struct EngineCore {
   std::unique_ptr<Ledger> ledger;  // null without Options::ledger_path
   SpendGate gate;
   std::unique_ptr<Dispatcher> dispatcher;
+  // The response cache (null when Options::cache_bytes is 0), its optional
+  // SQLite copy, the keyer (its secret persists with the store), and the
+  // single-flight table that makes identical requests share one call.
+  std::unique_ptr<CacheStore> cache_store;
+  std::unique_ptr<ResponseCache> cache;
+  std::unique_ptr<CacheKeyer> keyer;
+  SingleFlight flights;
 
   std::shared_ptr<const PolicySet> policy() const;
   std::shared_ptr<const Signals> signals() const;

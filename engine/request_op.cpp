@@ -6,6 +6,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "engine/cache_replay.hpp"
 #include "engine/ledger_row.hpp"
 #include "engine/spend_cost.hpp"
 
@@ -54,12 +55,75 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
                           "the ledger cannot record spend, and on_ledger_error = \"deny\" refuses "
                           "requests until it can: " + h.error().message()));
     }
+    if (use_cache()) {
+      std::vector<std::string_view> models;
+      for (const Candidate& c : decision_.candidates) models.push_back(c.model);
+      const bool shared = decision_.cache.scope == CacheScope::shared;
+      cache_key_ = core_->keyer->key(shared ? std::string_view() : std::string_view(req_.team), req_.body,
+                                     req_.max_tokens.value_or(0), models);
+      if (!req_.cache.no_cache) {
+        // A hit costs nothing, so it is looked up before any cap is consulted.
+        if (CachedPtr hit = core_->cache->find(*cache_key_)) return on_io([hit](RequestOp& op) { op.answer_from_cache(hit); });
+        auto joined = core_->flights.join(*cache_key_);
+        if (auto* follower = std::get_if<SingleFlight::Follower>(&joined)) {
+          // The same request is in flight: wait for its answer. If it fails
+          // (errors are never shared or cached), make our own call.
+          auto self = shared_from_this();
+          follower->on_complete([self](const FlightResult& r) {
+            CachedPtr value = r.ok() ? *r : nullptr;
+            self->on_io([value](RequestOp& op) {
+              if (value) op.answer_from_cache(value);
+              else op.proceed();
+            });
+          });
+          return;
+        }
+        leader_.emplace(std::move(std::get<SingleFlight::Leader>(joined)));
+      }
+    }
+    proceed();
+  }
+
+ private:
+  bool use_cache() const { return core_->cache && decision_.cache.enabled; }
+
+  // Runs fn on an I/O thread, never inside the call that started the request.
+  template <typename F>
+  void on_io(F fn) {
+    boost::asio::post(core_->runtime->executor(), [self = shared_from_this(), fn = std::move(fn)] { fn(*self); });
+  }
+
+  void proceed() {
     if (auto r = build_targets(); !r.ok()) return fail(r.error());
     if (auto r = reserve_first(); !r.ok()) return deny(r.error());
     dispatch();
   }
 
- private:
+  // An answer from the cache: cost 0, saved what the upstream call cost; a
+  // stream gets the answer replayed as the chunks it would have received.
+  void answer_from_cache(const CachedPtr& hit) {
+    auto r = hit_response(*hit, request_id_);
+    if (!r) return proceed();  // an entry we cannot read is a miss
+    response_ = std::move(*r);
+    response_.cache_hit = true;
+    response_.cost = Money{};
+    response_.saved = hit->cost;
+    response_.route = std::string(decision_.route);
+    if (on_delta_) {
+      ReplayOptions ro;
+      ro.include_usage = true;
+      for (const auto& chunk : replay_chunks(response_.body, ro)) on_delta_(chunk);
+    }
+    const int64_t now = core_->now_ms();
+    LedgerRow row = row_base();
+    row.status = AttemptStatus::cache_hit;
+    row.provider = hit->provider;
+    row.model = hit->model;
+    row.saved = hit->cost;  // tokens stay 0: nothing was sent or billed
+    row.latency_ms = 0;
+    rows_.push_back(std::move(row));
+    record_and_answer(now);
+  }
   const ModelInfo& model_of(std::size_t i) const {
     return *policy_->catalog.find_model(decision_.candidates[i].model);
   }
@@ -235,9 +299,29 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
       out.attempts = r.attempts;
       out.ttft_ms = req_.stream ? r.response.time_to_first_token.count() : -1;
       out.downgraded = downgraded_;
+      store_in_cache();
     } else {
       error_ = result.error();
     }
+    // Waiting duplicates get the answer now, or make their own call.
+    if (leader_) {
+      if (cached_) leader_->complete(cached_);
+      else leader_->fail(error_ ? *error_ : Error(ErrorCategory::internal, "answer not cacheable"));
+      leader_.reset();
+    }
+    record_and_answer(now);
+  }
+
+  void store_in_cache() {
+    // A downgraded answer came from other models than the key names.
+    if (!cache_key_ || req_.cache.no_store || downgraded_) return;
+    const int64_t ttl = req_.cache.ttl_ms.value_or(decision_.cache.ttl_ms);
+    cached_ = core_->cache->insert(*cache_key_, to_cached(response_), ttl);
+    if (cached_ && core_->cache_store) core_->cache_store->put(*cache_key_, cached_);
+  }
+
+  // Rows go to the ledger; in sync mode the answer waits for their commit.
+  void record_and_answer(int64_t now) {
     if (!core_->ledger || rows_.empty()) return answer();
     for (LedgerRow& row : rows_) row.time_ms = now;  // charged to the window it settled in
     const bool wait = core_->options.durability == Durability::sync;
@@ -274,6 +358,10 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
   // Errors before dispatch are delivered on an I/O thread too: never inside
   // the call that started the request.
   void fail(Error error) {
+    if (leader_) {  // duplicates waiting on this request make their own calls
+      leader_->fail(error);
+      leader_.reset();
+    }
     error_ = std::move(error);
     boost::asio::post(core_->runtime->executor(), [self = shared_from_this()] { self->answer(); });
   }
@@ -292,6 +380,9 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
   std::vector<Reservation> reservations_;  // by target; inactive until admitted
   std::vector<Money> cost_by_target_;
   std::vector<LedgerRow> rows_;
+  std::optional<CacheKey> cache_key_;
+  std::optional<SingleFlight::Leader> leader_;
+  CachedPtr cached_;
   Response response_;
   std::optional<Error> error_;
 };

@@ -1,0 +1,139 @@
+// The response cache in the request path: one upstream call for identical
+// requests, team isolation, streamed hits replayed, errors never cached,
+// hits in the ledger at cost 0 with what they saved.
+#include <future>
+#include <thread>
+
+#include <boost/asio/use_future.hpp>
+
+#include "request_support.hpp"
+#include "tollgate/async.hpp"
+
+using namespace tollgate;
+using namespace tollgate::testing;
+using adapters::MockFault;
+
+namespace {
+
+const char* kPolicy = R"(
+team "a" { monthly_usd = 100 }
+team "b" { monthly_usd = 100 }
+route "faq" { when = { task = "faq" }, try = { "gpt-4o-mini" }, cache = { ttl = "1h" } }
+route "shared" { when = { task = "public" }, try = { "gpt-4o-mini" }, cache = { ttl = "1h", scope = "shared" } }
+route "default" { try = { "deepseek-v4-flash" } }
+)";
+
+Request faq(const std::string& team, const std::string& text = "What are your opening hours?") {
+  Request r = chat(team, text, {{"task", "faq"}});
+  r.max_tokens = 50;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a repeat is a cache hit: cost 0, saved recorded, no upstream call", "[request][cache]") {
+  MockedEngine m(kPolicy);
+  auto first = m.api().complete(faq("a"));
+  REQUIRE(first.ok());
+  CHECK_FALSE(first->cache_hit);
+  auto again = m.api().complete(faq("a"));
+  REQUIRE(again.ok());
+  CHECK(again->cache_hit);
+  CHECK(again->cost.nanos == 0);
+  CHECK(again->saved == first->cost);
+  CHECK(again->body["choices"][0]["message"]["content"] == first->body["choices"][0]["message"]["content"]);
+  CHECK(m.mock->calls("gpt-4o-mini") == 1);
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'cache_hit' AND cost_nanos = 0 AND saved_nanos = " +
+                     std::to_string(first->cost.nanos)) == 1);
+  // Spend counts only the real call.
+  CHECK(m.api().spend("a", "month")->spent == first->cost);
+  // Key order and whitespace do not matter; the text does.
+  Request reordered = faq("a");
+  reordered.body = nlohmann::json::parse(R"({ "messages" : [ {"content": "What are your opening hours?",
+      "role": "user"} ] })");
+  CHECK(m.api().complete(reordered)->cache_hit);
+  CHECK_FALSE(m.api().complete(faq("a", "Where are you based?"))->cache_hit);
+}
+
+TEST_CASE("one team never receives another's cached answer; shared routes share", "[request][cache]") {
+  MockedEngine m(kPolicy);
+  REQUIRE(m.api().complete(faq("a")).ok());
+  auto other = m.api().complete(faq("b"));
+  REQUIRE(other.ok());
+  CHECK_FALSE(other->cache_hit);
+  CHECK(m.mock->calls("gpt-4o-mini") == 2);
+  Request pub_a = chat("a", "public question", {{"task", "public"}});
+  Request pub_b = chat("b", "public question", {{"task", "public"}});
+  REQUIRE(m.api().complete(pub_a).ok());
+  CHECK(m.api().complete(pub_b)->cache_hit);
+}
+
+TEST_CASE("100 identical concurrent requests make exactly 1 upstream call", "[request][cache][concurrency]") {
+  MockedEngine m(kPolicy);
+  adapters::MockBehavior slow;
+  slow.reply = "We are open nine to five.";
+  slow.latency = std::chrono::milliseconds(200);  // the leader is still in flight when the rest arrive
+  m.mock->script("gpt-4o-mini", slow);
+  std::vector<std::future<Result<Response>>> futures;
+  for (int i = 0; i < 100; ++i) futures.push_back(async_complete(m.api(), faq("a"), boost::asio::use_future));
+  int ok = 0, hits = 0;
+  for (auto& f : futures) {
+    auto r = f.get();
+    if (r.ok()) ++ok, hits += r->cache_hit;
+  }
+  CHECK(ok == 100);
+  CHECK(hits == 99);
+  CHECK(m.mock->calls("gpt-4o-mini") == 1);
+}
+
+TEST_CASE("errors are never cached", "[request][cache]") {
+  MockedEngine m(kPolicy);
+  m.mock->script("gpt-4o-mini", fault(MockFault::bad_request));
+  CHECK_FALSE(m.api().complete(faq("a")).ok());
+  adapters::MockBehavior fine;
+  fine.reply = "open now";
+  m.mock->script("gpt-4o-mini", fine);
+  auto r = m.api().complete(faq("a"));
+  REQUIRE(r.ok());
+  CHECK_FALSE(r->cache_hit);
+}
+
+TEST_CASE("a streamed hit is replayed as deltas; no-cache and no-store are honoured", "[request][cache]") {
+  MockedEngine m(kPolicy);
+  auto first = m.api().complete(faq("a"));
+  REQUIRE(first.ok());
+  std::string assembled;
+  auto streamed = m.api().stream(faq("a"), [&](const nlohmann::json& chunk) {
+    if (!chunk["choices"].empty() && chunk["choices"][0]["delta"].contains("content"))
+      assembled += chunk["choices"][0]["delta"]["content"].get<std::string>();
+  });
+  REQUIRE(streamed.ok());
+  CHECK(streamed->cache_hit);
+  CHECK(assembled == first->body["choices"][0]["message"]["content"].get<std::string>());
+
+  Request fresh = faq("a");
+  fresh.cache.no_cache = true;
+  CHECK_FALSE(m.api().complete(fresh)->cache_hit);
+  CHECK(m.mock->calls("gpt-4o-mini") == 2);
+
+  Request unstored = faq("a", "a question nobody should keep");
+  unstored.cache.no_store = true;
+  REQUIRE(m.api().complete(unstored).ok());
+  CHECK_FALSE(m.api().complete(faq("a", "a question nobody should keep"))->cache_hit);
+}
+
+TEST_CASE("a persisted cache answers after a restart", "[request][cache]") {
+  Options opts;
+  opts.cache_persist = true;
+  MockedEngine m(kPolicy, opts);
+  REQUIRE(m.api().complete(faq("a")).ok());
+  Options again = opts;
+  again.policy_paths = {m.dir.file("policy.lua")};
+  again.ledger_path = m.ledger_path;
+  again.base_url_overrides["*"] = m.mock->base_url();
+  m.restart(again);
+  auto r = m.api().complete(faq("a"));
+  REQUIRE(r.ok());
+  CHECK(r->cache_hit);
+  CHECK(m.mock->calls("gpt-4o-mini") == 1);
+}
