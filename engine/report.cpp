@@ -41,6 +41,7 @@ struct Group {
     ++row.attempts;
     const std::string_view status = s.text_at(kStatus);
     if (status == "error") ++row.errors;
+    if (status == "cache_hit") ++row.cache_hits;
     if (status == "ok" && !s.is_null(kLatency)) latency.add(s.int_at(kLatency));
     row.input_tokens += s.int_at(kIn);
     row.cached_input_tokens += s.int_at(kCached);
@@ -93,7 +94,7 @@ std::string ms(int64_t v) { return v < 0 ? "" : std::to_string(v); }
 std::vector<std::string> header(const Report& r) {
   std::vector<std::string> h = r.group_by;
   for (const char* c : {"requests", "attempts", "input_tokens", "cached_tokens", "output_tokens",
-                        "spend", "cache_saved", "error_rate", "p50_ms", "p95_ms", "scored",
+                        "spend", "cache_saved", "cache_hits", "hit_rate", "error_rate", "p50_ms", "p95_ms", "scored",
                         "accepted", "cost_per_accepted"})
     h.emplace_back(c);
   return h;
@@ -113,6 +114,8 @@ std::vector<std::string> cells(const ReportRow& r, size_t n_keys, bool plain) {
   c.push_back(std::to_string(r.output_tokens));
   c.push_back(money(r.spend));
   c.push_back(money(r.saved));
+  c.push_back(std::to_string(r.cache_hits));
+  c.push_back(plain ? std::to_string(r.hit_rate()) : percent(r.hit_rate()));
   c.push_back(plain ? std::to_string(r.error_rate()) : percent(r.error_rate()));
   c.push_back(ms(r.p50_ms));
   c.push_back(ms(r.p95_ms));
@@ -204,6 +207,7 @@ void print_json(const Report& r, std::ostream& out) {
         << ",\"cached_tokens\":" << row.cached_input_tokens
         << ",\"output_tokens\":" << row.output_tokens << ",\"spend_usd\":" << usd_plain(row.spend)
         << ",\"spend_nanos\":" << row.spend.nanos << ",\"cache_saved_usd\":" << usd_plain(row.saved)
+        << ",\"cache_hits\":" << row.cache_hits << ",\"hit_rate\":" << row.hit_rate()
         << ",\"error_rate\":" << row.error_rate() << ",\"p50_ms\":";
     if (row.p50_ms < 0) out << "null"; else out << row.p50_ms;
     out << ",\"p95_ms\":";

@@ -32,12 +32,14 @@ struct ReportRow {
   int64_t requests = 0;           // distinct requests with an attempt in the group
   int64_t attempts = 0;
   int64_t errors = 0;             // attempts with status error
+  int64_t cache_hits = 0;         // requests answered from tollgate's cache
   int64_t input_tokens = 0, cached_input_tokens = 0, output_tokens = 0;
   Money spend, saved;
   int64_t p50_ms = -1, p95_ms = -1;  // successful attempts
   int64_t scored = 0;    // attempts with a quality score
   int64_t accepted = 0;  // ... scored at or above `accept`
   double error_rate() const { return attempts ? double(errors) / double(attempts) : 0; }
+  double hit_rate() const { return requests ? double(cache_hits) / double(requests) : 0; }
 };
 
 struct Report {

@@ -65,10 +65,10 @@ TEST_CASE("the report blends providers into one bill, as CSV") {
   CHECK(err.empty());
   CHECK(out ==
         "provider,requests,attempts,input_tokens,cached_tokens,output_tokens,spend,cache_saved,"
-        "error_rate,p50_ms,p95_ms,scored,accepted,cost_per_accepted\n"
-        "openai,1,1,1200,200,300,0.000040,0.000000,0.000000,790,790,1,1,0.000040\n"
-        "deepseek,3,3,3600,600,900,0.000010,0.000005,0.333333,197,197,1,0,\n"
-        "TOTAL,3,4,4800,800,1200,0.000050,0.000005,0.250000,197,790,2,1,0.000050\n");
+        "cache_hits,hit_rate,error_rate,p50_ms,p95_ms,scored,accepted,cost_per_accepted\n"
+        "openai,1,1,1200,200,300,0.000040,0.000000,0,0.000000,0.000000,790,790,1,1,0.000040\n"
+        "deepseek,3,3,3600,600,900,0.000010,0.000005,1,0.333333,0.333333,197,197,1,0,\n"
+        "TOTAL,3,4,4800,800,1200,0.000050,0.000005,1,0.333333,0.250000,197,790,2,1,0.000050\n");
 }
 
 TEST_CASE("the report groups by several keys, and days are UTC") {
@@ -100,13 +100,13 @@ TEST_CASE("the report prints an aligned table and valid JSON") {
   REQUIRE(report({"--ledger", path, "--since", "2026-05-05", "--by", "team"}, out, err) == 0);
   CHECK(out ==
         "team     requests  attempts  input_tokens  cached_tokens  output_tokens      spend  "
-        "cache_saved  error_rate  p50_ms  p95_ms  scored  accepted  cost_per_accepted\n"
+        "cache_saved  cache_hits  hit_rate  error_rate  p50_ms  p95_ms  scored  accepted  cost_per_accepted\n"
         "support         3         4          4800            800           1200  $0.000050    "
-        "$0.000005       25.0%     197     790       2         1          $0.000050\n"
+        "$0.000005           1     33.3%       25.0%     197     790       2         1          $0.000050\n"
         "--------------------------------------------------------------------------------------"
-        "--------------------------------------------------------------------------\n"
+        "------------------------------------------------------------------------------------------------\n"
         "TOTAL           3         4          4800            800           1200  $0.000050    "
-        "$0.000005       25.0%     197     790       2         1          $0.000050\n");
+        "$0.000005           1     33.3%       25.0%     197     790       2         1          $0.000050\n");
   REQUIRE(report({"--ledger", path, "--since", "2026-05-05", "--format", "json"}, out, err) == 0);
   const auto json = nlohmann::json::parse(out);
   CHECK(json["total"]["spend_nanos"] == 50'000);

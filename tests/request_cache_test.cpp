@@ -6,6 +6,9 @@
 
 #include <boost/asio/use_future.hpp>
 
+#include <sstream>
+
+#include "engine/report.hpp"
 #include "request_support.hpp"
 #include "tollgate/async.hpp"
 
@@ -47,6 +50,16 @@ TEST_CASE("a repeat is a cache hit: cost 0, saved recorded, no upstream call", "
                      std::to_string(first->cost.nanos)) == 1);
   // Spend counts only the real call.
   CHECK(m.api().spend("a", "month")->spent == first->cost);
+  // The report shows the hit rate and the saving per route and team.
+  std::ostringstream out, err;
+  REQUIRE(m.api().flush().ok());
+  REQUIRE(engine::run_report({"--ledger", m.ledger_path, "--since", "1d", "--by", "route", "--by", "team",
+                              "--format", "json"}, out, err) == 0);
+  const auto report = nlohmann::json::parse(out.str());
+  CHECK(report["rows"][0]["route"] == "faq");
+  CHECK(report["rows"][0]["cache_hits"] == 1);
+  CHECK(report["rows"][0]["hit_rate"] == 0.5);
+  CHECK(report["rows"][0]["cache_saved_usd"].get<double>() > 0);
   // Key order and whitespace do not matter; the text does.
   Request reordered = faq("a");
   reordered.body = nlohmann::json::parse(R"({ "messages" : [ {"content": "What are your opening hours?",
