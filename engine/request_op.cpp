@@ -79,6 +79,12 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
           return;
         }
         leader_.emplace(std::move(std::get<SingleFlight::Leader>(joined)));
+        // Another flight may have finished between find() and join().
+        if (CachedPtr hit = core_->cache->find(*cache_key_)) {
+          leader_->complete(hit);
+          leader_.reset();
+          return on_io([hit](RequestOp& op) { op.answer_from_cache(hit); });
+        }
       }
     }
     proceed();
@@ -111,7 +117,8 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     response_.route = std::string(decision_.route);
     if (on_delta_) {
       ReplayOptions ro;
-      ro.include_usage = true;
+      const auto& so = req_.body.contains("stream_options") ? req_.body["stream_options"] : nlohmann::json();
+      ro.include_usage = so.is_object() && so.value("include_usage", false);
       for (const auto& chunk : replay_chunks(response_.body, ro)) on_delta_(chunk);
     }
     const int64_t now = core_->now_ms();
@@ -313,11 +320,18 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
   }
 
   void store_in_cache() {
-    // A downgraded answer came from other models than the key names.
-    if (!cache_key_ || req_.cache.no_store || downgraded_) return;
+    if (!cache_key_) return;
+    // Waiting duplicates get this answer whether or not it is kept: no_store
+    // means "do not keep", and a downgraded answer (other models than the
+    // key names) is right for them but not for later requests.
+    if (req_.cache.no_store || downgraded_) {
+      cached_ = std::make_shared<const CachedResponse>(to_cached(response_));
+      return;
+    }
     const int64_t ttl = req_.cache.ttl_ms.value_or(decision_.cache.ttl_ms);
     cached_ = core_->cache->insert(*cache_key_, to_cached(response_), ttl);
-    if (cached_ && core_->cache_store) core_->cache_store->put(*cache_key_, cached_);
+    if (!cached_) cached_ = std::make_shared<const CachedResponse>(to_cached(response_));  // too big to keep
+    else if (core_->cache_store) core_->cache_store->put(*cache_key_, cached_);
   }
 
   // Rows go to the ledger; in sync mode the answer waits for their commit.

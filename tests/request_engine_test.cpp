@@ -6,6 +6,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
@@ -255,4 +256,26 @@ TEST_CASE("without a ledger, requests still route, cap and answer", "[request]")
   REQUIRE(res.ok());
   CHECK(m.api().record_quality(res->request_id, 0.5).error().category() == ErrorCategory::config);
   CHECK(m.api().flush().ok());
+}
+
+TEST_CASE("an engine on the embedder's executor runs its I/O and completions there", "[request]") {
+  MockedEngine m(kPolicy, {}, /*with_ledger=*/false);
+  boost::asio::io_context io;
+  auto guard = boost::asio::make_work_guard(io);
+  std::thread runner([&] { io.run(); });
+  Options opts;
+  opts.policy_paths = {m.dir.file("policy.lua")};
+  opts.base_url_overrides["*"] = m.mock->base_url();
+  auto created = create_engine(opts, io.get_executor());
+  REQUIRE(created.ok());
+  std::promise<std::pair<bool, std::thread::id>> done;
+  (*created)->async_complete(chat("support", "on your executor"), [&](Result<Response> r) {
+    done.set_value({r.ok(), std::this_thread::get_id()});
+  });
+  const auto [ok, where] = done.get_future().get();
+  CHECK(ok);
+  CHECK(where == runner.get_id());  // the embedder's thread, not one of the engine's
+  created->reset();
+  guard.reset();
+  runner.join();
 }

@@ -15,6 +15,8 @@ int cmd_check(const Args& args);
 int cmd_explain(const Args& args);
 int cmd_test(const Args& args);
 int cmd_report(const Args& args);
+int cmd_serve(const Args& args);
+int cmd_simulate(const Args& args);
 
 // Shared by subcommands: `--name value` or `--name=value`; removes what it
 // took from `args`. Returns false if the flag is absent.

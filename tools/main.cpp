@@ -19,6 +19,10 @@ commands:
   report --ledger DB [--since 7d] [--by team|user|route|provider|model|day]...
          [--format table|csv|json] [--accept 0.7]
                                        the bill from the ledger
+  serve --policy P --keys KEYS.json [--listen 127.0.0.1:8080] [--ledger DB]
+                                       an OpenAI-compatible gateway
+  simulate --policy P --traffic T.jsonl [--baseline gpt-4o] [--format json]
+                                       replay traffic offline: the bill vs a baseline
 
 Run `tollgate <command> --help` for a command's options.
 )";
@@ -37,6 +41,8 @@ int main(int argc, char** argv) {
   if (cmd == "explain") return tollgate::tools::cmd_explain(args);
   if (cmd == "test") return tollgate::tools::cmd_test(args);
   if (cmd == "report") return tollgate::tools::cmd_report(args);
+  if (cmd == "serve") return tollgate::tools::cmd_serve(args);
+  if (cmd == "simulate") return tollgate::tools::cmd_simulate(args);
   std::fprintf(stderr, "tollgate: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
   return 2;
 }

@@ -1,0 +1,254 @@
+// The official `openai` npm client against `tollgate serve`, which forwards
+// to `tollgate-mock`: what an application switching its base URL to the
+// gateway would see. Run by ctest (tests/serve_node.cmake) with
+//   TOLLGATE=<tollgate binary> TOLLGATE_MOCK=<tollgate-mock binary>
+//   TOLLGATE_SOURCE=<repository root>   node --test
+// Every process is started on free ports with a temporary ledger, and
+// stopped by the test.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+
+const TOLLGATE = process.env.TOLLGATE;
+const MOCK = process.env.TOLLGATE_MOCK;
+const SOURCE = process.env.TOLLGATE_SOURCE;
+if (!TOLLGATE || !MOCK || !SOURCE) throw new Error('set TOLLGATE, TOLLGATE_MOCK and TOLLGATE_SOURCE');
+
+const DEADLINE_MS = 60_000;  // generous: sanitizer builds are slow
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-serve-'));
+const keysPath = join(dir, 'keys.json');
+writeFileSync(keysPath, JSON.stringify({
+  keys: [
+    { key: 'tg-test-support', team: 'support', user: 'helpdesk-bot' },
+    { key: 'tg-test-tiny-team', team: 'tiny' },
+  ],
+}));
+
+// Polls `check` until it returns a truthy value or the deadline passes.
+async function waitFor(what, check, deadlineMs = DEADLINE_MS) {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// Starts a process and resolves with the first match of `pattern` on its stdout.
+function startProcess(cmd, args, pattern) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => { err += d; });
+  const ready = new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(pattern);
+      if (m) resolve(m);
+    });
+    child.on('exit', (code) => reject(new Error(`${cmd} exited with ${code} before it was ready:\n${err}`)));
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return { child, ready, exited, stderr: () => err };
+}
+
+async function startMock(extra = []) {
+  const p = startProcess(MOCK, ['--port', '0', '--threads', '2', ...extra], /listening on (http:\S+)/);
+  const [, url] = await p.ready;
+  return { ...p, url };
+}
+
+async function startGateway(mockUrl, name) {
+  const policyPath = join(dir, `${name}_policy.lua`);
+  copyFileSync(join(SOURCE, 'tests/data/serve_policy.lua'), policyPath);
+  const ledger = join(dir, `${name}.db`);
+  const log = join(dir, `${name}.log`);
+  const p = startProcess(TOLLGATE, ['serve', '--policy', policyPath, '--keys', keysPath, '--listen', '127.0.0.1:0',
+    '--ledger', ledger, '--log', log, '--upstream', `*=${mockUrl}`], /listening on (http:\S+)/);
+  const [, url] = await p.ready;
+  return { ...p, url, ledger, log, policyPath, logLines: () => readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) };
+}
+
+async function stop(p) {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+  return p.exited;
+}
+
+function client(gateway, apiKey = 'tg-test-support', options = {}) {
+  return new OpenAI({ apiKey, baseURL: `${gateway.url}/v1`, maxRetries: 0, timeout: DEADLINE_MS, ...options });
+}
+
+let mock;
+let gw;
+before(async () => {
+  mock = await startMock();
+  gw = await startGateway(mock.url, 'main');
+});
+after(async () => {
+  if (gw) assert.equal((await stop(gw)).code, 0, gw.stderr());
+  if (mock) await stop(mock);
+});
+
+test('a completion', async () => {
+  const r = await client(gw).chat.completions.create({
+    model: 'anything', messages: [{ role: 'user', content: 'Say hello' }], max_tokens: 50,
+  });
+  assert.equal(r.object, 'chat.completion');
+  assert.match(r.choices[0].message.content, /Mock answer from gpt-4o-mini to: Say hello/);
+  assert.equal(r.choices[0].finish_reason, 'stop');
+  assert.ok(r.usage.prompt_tokens > 0 && r.usage.completion_tokens > 0);
+});
+
+test('a streamed completion, with usage', async () => {
+  const stream = await client(gw).chat.completions.create({
+    model: 'anything', messages: [{ role: 'user', content: 'Stream please' }], max_tokens: 50,
+    stream: true, stream_options: { include_usage: true },
+  });
+  let text = '';
+  let usage = null;
+  let finish = null;
+  for await (const chunk of stream) {
+    assert.equal(chunk.object, 'chat.completion.chunk');
+    for (const c of chunk.choices) {
+      text += c.delta?.content ?? '';
+      finish = c.finish_reason ?? finish;
+    }
+    if (chunk.usage) usage = chunk.usage;
+  }
+  assert.equal(text, 'Mock answer from gpt-4o-mini to: Stream please');
+  assert.equal(finish, 'stop');
+  assert.ok(usage && usage.completion_tokens > 0, 'the final chunk carries usage');
+});
+
+test('an unknown key is a 401 in the OpenAI error format', async () => {
+  await assert.rejects(
+    client(gw, 'tg-not-a-key').chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }),
+    (e) => {
+      assert.ok(e instanceof OpenAI.AuthenticationError, `got ${e.constructor.name}`);
+      assert.equal(e.status, 401);
+      assert.equal(e.code, 'invalid_api_key');
+      assert.ok(!e.message.includes('tg-not-a-key'), 'the key is not echoed');
+      return true;
+    });
+});
+
+test('a team over its cap gets a 429 naming team, window and cap', async () => {
+  await assert.rejects(
+    client(gw, 'tg-test-tiny-team').chat.completions.create({
+      model: 'x', messages: [{ role: 'user', content: 'hi' }], max_tokens: 100,
+    }),
+    (e) => {
+      assert.ok(e instanceof OpenAI.RateLimitError, `got ${e.constructor.name}`);
+      assert.equal(e.status, 429);
+      assert.equal(e.code, 'budget_exceeded');
+      assert.match(e.message, /team 'tiny'/);
+      assert.match(e.message, /day cap of \$0\.000001/);
+      return true;
+    });
+});
+
+test('the team comes from the key, never the body; tags from the header and metadata', async () => {
+  const c = client(gw);
+  const byHeader = await c.chat.completions.create(
+    { model: 'x', messages: [{ role: 'user', content: 'fix my loop' }], max_tokens: 50, user: 'someone' },
+    { headers: { 'x-tollgate-tags': 'task=code, tier=free' } }).withResponse();
+  assert.equal(byHeader.response.headers.get('x-tollgate-route'), 'code');
+  assert.equal(byHeader.data.model, 'deepseek-chat');
+
+  const byMetadata = await c.chat.completions.create({
+    model: 'x', messages: [{ role: 'user', content: 'fix my loop' }], max_tokens: 50, metadata: { task: 'code' },
+  }).withResponse();
+  assert.equal(byMetadata.response.headers.get('x-tollgate-route'), 'code');
+
+  const id = byHeader.response.headers.get('x-request-id');
+  const line = await waitFor('the log line', () => gw.logLines().find((l) => l.request_id === id));
+  assert.equal(line.team, 'support');
+  assert.equal(line.user, 'helpdesk-bot', "the key's user wins over the body's");
+  assert.deepEqual(line.tags, { task: 'code', tier: 'free' });
+  assert.equal(line.route, 'code');
+  const raw = readFileSync(gw.log, 'utf8');
+  assert.ok(!raw.includes('tg-test-support'), 'no key in the log');
+  assert.ok(!raw.includes('fix my loop'), 'no prompt in the log');
+});
+
+test('50 concurrent requests', async () => {
+  const c = client(gw);
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => c.chat.completions.create({
+    model: 'x', messages: [{ role: 'user', content: `request ${i}` }], max_tokens: 30,
+  })));
+  results.forEach((r, i) => assert.match(r.choices[0].message.content, new RegExp(`to: request ${i}$`)));
+  const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+  const ok = metrics.match(/tollgate_requests_total\{team="support",route="default",model="gpt-4o-mini",status="200"\} (\d+)/);
+  assert.ok(ok && Number(ok[1]) >= 50, metrics);
+});
+
+test('models, spend and health', async () => {
+  const models = await client(gw).models.list();
+  const ids = models.data.map((m) => m.id).sort();
+  assert.deepEqual(ids, ['deepseek-chat', 'gpt-4o-mini']);
+  const spend = await (await fetch(`${gw.url}/v1/spend?window=day`, { headers: { authorization: 'Bearer tg-test-support' } })).json();
+  assert.equal(spend.team, 'support');
+  assert.equal(spend.windows[0].cap_usd, 100);
+  assert.ok(spend.windows[0].spent_usd > 0);
+  const other = await fetch(`${gw.url}/v1/spend?team=tiny`, { headers: { authorization: 'Bearer tg-test-support' } });
+  assert.equal(other.status, 403);
+  assert.equal((await fetch(`${gw.url}/healthz`)).status, 200);
+});
+
+test('bad JSON is a 400', async () => {
+  const r = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST', headers: { authorization: 'Bearer tg-test-support', 'content-type': 'application/json' }, body: '{"messages": [',
+  });
+  assert.equal(r.status, 400);
+  const body = await r.json();
+  assert.equal(body.error.type, 'invalid_request_error');
+});
+
+test('SIGHUP with a broken policy keeps the old one serving', async () => {
+  writeFileSync(gw.policyPath, 'route "default" { try = { "gpt-5o-typo" } }\n');
+  gw.child.kill('SIGHUP');
+  const line = await waitFor('the reload log line', () => gw.logLines().find((l) => l.event === 'reload'));
+  assert.equal(line.ok, false);
+  assert.match(line.error, /gpt-5o-typo/);
+  const r = await client(gw).chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'still there?' }], max_tokens: 20 });
+  assert.match(r.choices[0].message.content, /Mock answer from gpt-4o-mini/);
+});
+
+test('SIGTERM during load loses no acknowledged ledger row', async () => {
+  // A slow upstream, so requests are in flight when the signal comes.
+  const slowMock = await startMock(['--script', 'gpt-4o-mini=latency_ms=150']);
+  const g = await startGateway(slowMock.url, 'sigterm');
+  try {
+    const c = client(g);
+    let acknowledged = 0;
+    let sent = 0;
+    const load = Array.from({ length: 40 }, async (_, i) => {
+      // Keep sending until the gateway stops accepting.
+      for (let n = 0; ; ++n) {
+        sent += 1;
+        try {
+          await c.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: `load ${i}.${n}` }], max_tokens: 20 });
+          acknowledged += 1;
+        } catch {
+          return;
+        }
+      }
+    });
+    await waitFor('requests to complete', () => acknowledged >= 40);
+    g.child.kill('SIGTERM');
+    await Promise.all(load);
+    const { code } = await g.exited;
+    assert.equal(code, 0, g.stderr());
+    const report = JSON.parse(execFileSync(TOLLGATE, ['report', '--ledger', g.ledger, '--by', 'team', '--format', 'json']));
+    const rows = report.total.requests;
+    assert.ok(acknowledged > 0 && rows >= acknowledged, `${acknowledged} answered, ${rows} in the ledger (${sent} sent)`);
+  } finally {
+    await stop(g);
+    await stop(slowMock);
+  }
+});

@@ -1,0 +1,15 @@
+# Runs tests/node with node's test runner, installing the pinned `openai`
+# package first (npm ci, from package-lock.json) when it is missing.
+if(NOT EXISTS ${DIR}/node_modules/openai/package.json)
+  execute_process(COMMAND ${NPM} ci --no-audit --no-fund --prefix ${DIR} RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "npm ci in ${DIR} failed (${rc})")
+  endif()
+endif()
+set(ENV{TOLLGATE} ${TOLLGATE})
+set(ENV{TOLLGATE_MOCK} ${MOCK})
+set(ENV{TOLLGATE_SOURCE} ${SOURCE})
+execute_process(COMMAND ${NODE} --test ${DIR}/serve_openai_test.mjs WORKING_DIRECTORY ${DIR} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "node --test failed (${rc})")
+endif()

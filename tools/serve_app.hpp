@@ -1,0 +1,70 @@
+// `tollgate serve`: the gateway's endpoints on top of an Engine.
+//
+//   POST /v1/chat/completions  OpenAI-compatible, plain or SSE (stream: true)
+//   GET  /v1/models            the models the policy can route to
+//   GET  /v1/spend?team=&window=  spend, cap and reserved per window
+//   GET  /metrics              Prometheus text
+//   GET  /healthz              200 while serving, 503 once stopping
+//
+// /v1/* needs `Authorization: Bearer <key>` from the keys file (else 401);
+// the key's team pays and is the only team whose spend it can read, unless
+// the key is an admin key. Every answer to /v1/* writes one log line.
+//
+// handle() never blocks: chat requests go to Engine::async_complete /
+// async_stream and are answered from the engine's callback.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "adapters/gateway_server.hpp"
+#include "tollgate/engine.hpp"
+#include "tools/serve_keys.hpp"
+#include "tools/serve_log.hpp"
+#include "tools/serve_metrics.hpp"
+
+namespace tollgate::tools {
+
+struct ServeAppOptions {
+  bool log_prompts = false;  // put the request's messages in its log line
+};
+
+class ServeApp {
+ public:
+  // `engine` and `log` are borrowed and must outlive every request the app
+  // started, including the engine's late callbacks: destroy the engine first.
+  ServeApp(Engine& engine, KeyTable keys, RequestLog& log, ServeAppOptions options = {});
+
+  void handle(adapters::HttpRequest request, std::shared_ptr<adapters::Responder> out);
+
+  // GET /healthz turns 503 so load balancers drain the instance.
+  void set_stopping() { stopping_ = true; }
+  // Extra Prometheus text appended to /metrics (e.g. open connections).
+  void set_extra_metrics(std::function<std::string()> fn) { extra_metrics_ = std::move(fn); }
+  const Metrics& metrics() const { return metrics_; }
+
+ private:
+  struct Call;
+  using Clock = std::chrono::steady_clock;
+
+  void chat(const adapters::HttpRequest& http, const KeyInfo& key, std::shared_ptr<adapters::Responder> out,
+            Clock::time_point start);
+  void models(const std::shared_ptr<adapters::Responder>& out) const;
+  void spend(const adapters::HttpRequest& http, const KeyInfo& key, const std::shared_ptr<adapters::Responder>& out) const;
+  std::string metrics_text() const;
+  // Log line and metrics for a chat request that ended (ok or not).
+  void account(const Call& call, int status, const Response* response, const std::string* error) ;
+
+  Engine& engine_;
+  const KeyTable keys_;
+  RequestLog& log_;
+  const ServeAppOptions options_;
+  Metrics metrics_;
+  std::atomic<bool> stopping_{false};
+  std::function<std::string()> extra_metrics_;
+};
+
+}  // namespace tollgate::tools
