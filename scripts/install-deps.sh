@@ -7,9 +7,14 @@ packages=(
   liblua5.4-dev libsqlite3-dev libboost1.81-dev nlohmann-json3-dev libssl-dev
   catch2 libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer targets and LeakSanitizer runtime
-  nodejs npm                 # the official OpenAI client as a test peer
   wrk                        # load benchmarks
 )
+# Node.js and npm (the official OpenAI client is a test peer): machines of
+# this kind ship Node.js 20 with its own npm, which Debian's npm package
+# conflicts with, so apt is asked only when the commands are missing.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
