@@ -33,7 +33,7 @@ TEST_CASE("mock: the x-mock-script header scripts one provider's requests") {
   CHECK(mock->calls("any") == 1);
 }
 
-TEST_CASE("mock: fail_times fails the first calls only; usage grows with the prompt") {
+TEST_CASE("mock: fail_times fails the first calls only, usage grows with the prompt") {
   IoThreads io;
   auto mock = start_mock();
   mock->script("flaky", MockBehavior{.fault = MockFault::server_error, .fail_times = 2});

@@ -190,7 +190,7 @@ TEST_CASE("the key includes scope, candidates in order, and the request's max_to
   CHECK(key_of(base(), "ab", {"c"}) != key_of(base(), "a", {"bc"}));
 }
 
-TEST_CASE("a different secret gives unrelated keys; keys round-trip through hex") {
+TEST_CASE("a different secret gives unrelated keys, keys round-trip through hex") {
   CacheKeySecret other = reference_key();
   other[0] ^= 1;
   const CacheKeyer a(reference_key()), b(other);

@@ -64,7 +64,7 @@ TEST_CASE("a stored answer is found until its TTL passes, then it is a miss") {
   CHECK(st.bytes == 0);
 }
 
-TEST_CASE("per-entry TTLs are independent; purge_expired drops only the expired") {
+TEST_CASE("per-entry TTLs are independent, purge_expired drops only the expired") {
   Clock clock;
   ResponseCache cache({.max_bytes = 1 << 20, .shards = 2, .clock = clock.fn(), .on_evict = {}});
   REQUIRE(cache.insert(key(1), answer(10), 1'000));

@@ -119,7 +119,7 @@ TEST_CASE("an error reaches the followers waiting, and the next request tries ag
   CHECK(std::holds_alternative<SingleFlight::Leader>(sf.join(kKey)));
 }
 
-TEST_CASE("a follower whose deadline passes gets a timeout; the flight goes on") {
+TEST_CASE("a follower whose deadline passes gets a timeout, the flight goes on") {
   SingleFlight sf;
   auto [leader, follower] = lead_and_follow(sf);
   auto got = follower.wait_until(steady_clock::now());  // already passed

@@ -71,7 +71,7 @@ struct Bench {
 
 }  // namespace
 
-TEST_CASE("dispatch: the first candidate answers; one attempt record with usage and cost") {
+TEST_CASE("dispatch: the first candidate answers, one attempt record with usage and cost") {
   Bench b;
   auto r = b.dispatcher().dispatch(b.request(), {b.target("a"), b.target("b")});
   REQUIRE(r.ok());
@@ -204,7 +204,7 @@ TEST_CASE("dispatch: streams fall back only before the first token") {
   CHECK(b.mock->calls("up-b") == 1);  // only the first stream's fallback
 }
 
-TEST_CASE("dispatch: an open circuit skips its model; a probe closes it again") {
+TEST_CASE("dispatch: an open circuit skips its model, a probe closes it again") {
   Bench b;
   auto now = std::make_shared<std::atomic<int64_t>>(0);
   CircuitBreakerOptions o;

@@ -31,7 +31,7 @@ TEST_CASE("the built-in catalog carries the published figures", "[catalog]") {
   CHECK(cat->find_provider("deepseek")->base_url == "https://api.deepseek.com/v1");
 }
 
-TEST_CASE("a user catalog in list form loads; bad catalogs are config errors", "[catalog]") {
+TEST_CASE("a user catalog in list form loads, bad catalogs are config errors", "[catalog]") {
   auto ok = Catalog::parse(R"({"models": [{"id": "m1", "provider": "p", "input": 1, "output": 2}]})", "test");
   REQUIRE(ok.ok());
   CHECK(ok->find_model("m1")->output.micros_per_mtok == 2'000'000);

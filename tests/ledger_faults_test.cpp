@@ -308,7 +308,7 @@ TEST_CASE("a read-only ledger file is refused with what to do about it") {
                           Catch::Contains("make the file and its directory writable"));
 }
 
-TEST_CASE("a lock held by another process fails the batch clearly; the ledger recovers") {
+TEST_CASE("a lock held by another process fails the batch clearly, the ledger recovers") {
   TempDir dir;
   const auto path = dir.file("locked.db");
   LedgerOptions options;

@@ -123,7 +123,7 @@ TEST_CASE("a request over the cap is denied with team, window, cap, spent and re
   CHECK(gate.reserve(kSupport, usd(0.25), kMay31_23h).ok());
 }
 
-TEST_CASE("dropping a reservation releases it; moving one does not") {
+TEST_CASE("dropping a reservation releases it, moving one does not") {
   SpendGate gate;
   configured(gate, teams_only({team("support", {cap("day", 1.0)})}));
   {
@@ -378,7 +378,7 @@ TEST_CASE("a restart rebuilds the windows from the ledger") {
   CHECK_THAT(over.error().message(), Catch::Contains("spent $0.500000"));
 }
 
-TEST_CASE("a reload keeps spend; a bad policy is refused and changes nothing") {
+TEST_CASE("a reload keeps spend, a bad policy is refused and changes nothing") {
   SpendGate gate;
   configured(gate, teams_only({team("support", {cap("day", 1.0)})}));
   auto r = gate.reserve(kSupport, usd(0.6), kMay31_23h);

@@ -167,7 +167,7 @@ TEST_CASE("async appends are all committed by flush and by close") {
   CHECK(RawDb(path).integer("SELECT count(*) FROM attempts") == 1000);
 }
 
-TEST_CASE("a duplicate attempt fails alone; its batch commits") {
+TEST_CASE("a duplicate attempt fails alone, its batch commits") {
   TempDir dir;
   const auto path = dir.file("l.db");
   LedgerOptions options;

@@ -68,7 +68,7 @@ TEST_CASE("a repeat is a cache hit: cost 0, saved recorded, no upstream call", "
   CHECK_FALSE(m.api().complete(faq("a", "Where are you based?"))->cache_hit);
 }
 
-TEST_CASE("one team never receives another's cached answer; shared routes share", "[request][cache]") {
+TEST_CASE("one team never receives another's cached answer, shared routes share", "[request][cache]") {
   MockedEngine m(kPolicy);
   REQUIRE(m.api().complete(faq("a")).ok());
   auto other = m.api().complete(faq("b"));
@@ -111,7 +111,7 @@ TEST_CASE("errors are never cached", "[request][cache]") {
   CHECK_FALSE(r->cache_hit);
 }
 
-TEST_CASE("a streamed hit is replayed as deltas; no-cache and no-store are honoured", "[request][cache]") {
+TEST_CASE("a streamed hit is replayed as deltas, no-cache and no-store are honoured", "[request][cache]") {
   MockedEngine m(kPolicy);
   auto first = m.api().complete(faq("a"));
   REQUIRE(first.ok());

@@ -90,7 +90,7 @@ TEST_CASE("stream: deltas reassemble to the answer, charged as the same request 
         plain->cost.nanos);
 }
 
-TEST_CASE("fallback: failures move down the candidates; every attempt is in the ledger", "[request]") {
+TEST_CASE("fallback: failures move down the candidates, every attempt is in the ledger", "[request]") {
   MockedEngine m(kPolicy);
   m.mock->script("gpt-4o-mini", fault(MockFault::server_error));
   m.mock->script("deepseek-v4-flash", fault(MockFault::rate_limit));
@@ -189,7 +189,7 @@ TEST_CASE("cancelling a streamed request ends it, frees its connection and its r
   for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
 }
 
-TEST_CASE("record_quality scores a request; bad ids and scores are clear errors", "[request]") {
+TEST_CASE("record_quality scores a request, bad ids and scores are clear errors", "[request]") {
   MockedEngine m(kPolicy);
   auto res = m.api().complete(chat("support", "rate me", {{"task", "classify"}}));
   REQUIRE(res.ok());

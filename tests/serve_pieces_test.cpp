@@ -37,7 +37,7 @@ adapters::HttpRequest chat_http(std::string body, adapters::HttpHeaders headers 
 
 }  // namespace
 
-TEST_CASE("serve keys: bearer keys map to teams; bad files are refused without echoing keys") {
+TEST_CASE("serve keys: bearer keys map to teams, bad files are refused without echoing keys") {
   const KeyTable k = keys();
   const KeyInfo* s = k.find_bearer("Bearer tg-support-key");
   REQUIRE(s);
@@ -98,7 +98,7 @@ TEST_CASE("serve errors: engine categories become OpenAI errors with fitting sta
   CHECK(json::parse(error_body(invalid_api_key()))["error"]["code"] == "invalid_api_key");
 }
 
-TEST_CASE("serve chat_request: the key picks the team; tags, id and cache controls from headers") {
+TEST_CASE("serve chat_request: the key picks the team, tags, id and cache controls from headers") {
   const KeyTable k = keys();
   auto r = chat_request(chat_http(R"({"model": "gpt-4o", "team": "research", "user": "mallory",
                                       "messages": [{"role": "user", "content": "hi"}],
