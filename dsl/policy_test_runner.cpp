@@ -101,9 +101,10 @@ int l_decide(lua_State* L) {
     lua_rawseti(L, -2, i++);
   }
   lua_setfield(L, -2, "candidates");
-  push_json(L, dec.to_json()["trace"]);
+  const nlohmann::json as_json = dec.to_json();
+  push_json(L, as_json["trace"]);
   lua_setfield(L, -2, "trace");
-  push_json(L, dec.to_json()["cache"]);
+  push_json(L, as_json["cache"]);
   lua_setfield(L, -2, "cache");
   const std::string explain = dec.explain();
   lua_pushlstring(L, explain.data(), explain.size()), lua_setfield(L, -2, "explain");

@@ -131,9 +131,6 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     rows_.push_back(std::move(row));
     record_and_answer(now);
   }
-  const ModelInfo& model_of(std::size_t i) const {
-    return *policy_->catalog.find_model(decision_.candidates[i].model);
-  }
   SpendKeys keys_for(std::size_t i) const {
     return SpendKeys{req_.team, req_.user, decision_.route, decision_.candidates[i].provider};
   }

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/spend_cost.hpp"
 #include "engine/tokens.hpp"
 
 namespace tollgate::engine {
@@ -46,7 +47,7 @@ class RequestHost final : public dsl::HostContext {
   int64_t estimate_cost_nanos(std::string_view id) const override {
     const ModelInfo* m = set_.catalog.find_model(id);
     if (!m || !m->priced()) return -1;
-    return cost_of(input_, m->input, 0, m->cached_input, reserved_output(*m, max_tokens_, input_), m->output).nanos;
+    return worst_case_cost(*m, input_, reserved_output(*m, max_tokens_, input_)).nanos;
   }
 
  private:
@@ -250,7 +251,7 @@ Result<void> decide(const std::shared_ptr<const PolicySet>& set_ptr, const Signa
         out.trace.push_back(std::move(e));
         continue;
       }
-      const Money worst = cost_of(input_tokens, m->input, 0, m->cached_input, out_tokens, m->output);
+      const Money worst = worst_case_cost(*m, input_tokens, out_tokens);
       if (r.max_usd_nanos && worst.nanos > *r.max_usd_nanos) {
         e.reason = TraceReason::candidate_max_usd;
         e.value = worst.nanos;
