@@ -15,8 +15,24 @@ namespace {
 
 using nlohmann::json;
 
-Unexpected bad(std::string message) {
+Unexpected bad(const std::string& message) {
   return Unexpected("cannot translate to Anthropic Messages: " + message);
+}
+
+// Reads that tolerate any shape: a missing field, a field of another type,
+// or a value that is not an object at all read as absent (null, or the
+// fallback). nlohmann's value() throws instead, and an exception must not
+// escape an encoder or a decoder: bodies come from callers and providers.
+const json& field(const json& obj, std::string_view key) {
+  static const json kAbsent;
+  if (!obj.is_object()) return kAbsent;
+  auto it = obj.find(key);
+  return it == obj.end() ? kAbsent : *it;
+}
+
+std::string string_at(const json& obj, std::string_view key, std::string fallback = {}) {
+  const json& v = field(obj, key);
+  return v.is_string() ? v.get<std::string>() : std::move(fallback);
 }
 
 // Text of an OpenAI content value: a string, or the text parts of an array.
@@ -25,9 +41,9 @@ std::string text_of(const json& content) {
   std::string text;
   if (content.is_array()) {
     for (const auto& part : content) {
-      if (part.is_object() && part.value("type", "") == "text") {
+      if (part.is_object() && string_at(part, "type") == "text") {
         if (!text.empty()) text += "\n";
-        text += part.value("text", "");
+        text += string_at(part, "text");
       }
     }
   }
@@ -38,10 +54,10 @@ std::string text_of(const json& content) {
 Expected<json> block_of(const json& part) {
   if (part.is_string()) return json{{"type", "text"}, {"text", part}};
   if (!part.is_object()) return bad("a content part is not an object");
-  const std::string type = part.value("type", "");
+  const std::string type = string_at(part, "type");
   if (type == "image_url") {
-    const json& image = part.contains("image_url") ? part["image_url"] : json();
-    const std::string url = image.is_object() ? image.value("url", "") : image.is_string() ? image.get<std::string>() : "";
+    const json& image = field(part, "image_url");
+    const std::string url = image.is_string() ? image.get<std::string>() : string_at(image, "url");
     if (url.starts_with("data:")) {  // data:image/png;base64,....
       const auto semi = url.find(";base64,");
       if (semi == std::string::npos) return bad("image data URL is not base64");
@@ -81,12 +97,12 @@ Expected<json> assistant_message(const json& m) {
   }
   if (auto calls = m.find("tool_calls"); calls != m.end() && calls->is_array()) {
     for (const auto& call : *calls) {
-      const json fn = call.value("function", json::object());
-      json input = json::parse(fn.value("arguments", "{}"), nullptr, false);
+      const json& fn = field(call, "function");
+      json input = json::parse(string_at(fn, "arguments", "{}"), nullptr, false);
       if (input.is_discarded() || !input.is_object()) return bad("tool call arguments are not a JSON object");
       blocks.push_back({{"type", "tool_use"},
-                        {"id", call.value("id", "")},
-                        {"name", fn.value("name", "")},
+                        {"id", string_at(call, "id")},
+                        {"name", string_at(fn, "name")},
                         {"input", std::move(input)}});
     }
   }
@@ -101,7 +117,7 @@ json tool_choice_of(const json& choice) {
     return {{"type", "auto"}};
   }
   if (choice.is_object() && choice.contains("function")) {
-    return {{"type", "tool"}, {"name", choice["function"].value("name", "")}};
+    return {{"type", "tool"}, {"name", string_at(field(choice, "function"), "name")}};
   }
   return {{"type", "auto"}};
 }
@@ -138,9 +154,9 @@ int64_t unix_now() {
 
 Failure error_failure(int status, const json& body,
                       std::optional<std::chrono::milliseconds> retry_after) {
-  const json e = body.is_object() ? body.value("error", json::object()) : json::object();
-  std::string type = e.is_object() ? e.value("type", "") : "";
-  std::string message = e.is_object() ? e.value("message", "") : "";
+  const json& e = field(body, "error");
+  std::string type = string_at(e, "type");
+  std::string message = string_at(e, "message");
   if (status == 0) {  // an error event in a stream: its type tells the status
     status = type == "invalid_request_error" ? 400
            : type == "authentication_error" ? 401
@@ -163,48 +179,48 @@ class AnthropicStream final : public StreamDecoder {
       f.message = "stream event is not JSON: " + quote_body(data);
       return f;
     }
-    const std::string type = e.value("type", std::string(event));
+    const std::string type = string_at(e, "type", std::string(event));
     if (type == "error") {
       Failure f = error_failure(0, e, std::nullopt);
       f.http_status = 0;
       return f;
     }
     if (type == "message_start") {
-      const json m = e.value("message", json::object());
-      id_ = m.value("id", "");
-      model_ = m.value("model", "");
-      read_usage(m.value("usage", json::object()));
+      const json& m = field(e, "message");
+      id_ = string_at(m, "id");
+      model_ = string_at(m, "model");
+      read_usage(field(m, "usage"));
       out.push_back(chunk({{"role", "assistant"}, {"content", ""}}));
     } else if (type == "content_block_start") {
-      const json b = e.value("content_block", json::object());
-      const std::string kind = b.value("type", "");
+      const json& b = field(e, "content_block");
+      const std::string kind = string_at(b, "type");
       if (kind == "tool_use") {
         const int64_t tool = tools_++;
         tool_of_block_[int_at(e, "index")] = tool;
         out.push_back(chunk({{"tool_calls", json::array({{{"index", tool},
-                                                          {"id", b.value("id", "")},
+                                                          {"id", string_at(b, "id")},
                                                           {"type", "function"},
-                                                          {"function", {{"name", b.value("name", "")},
+                                                          {"function", {{"name", string_at(b, "name")},
                                                                         {"arguments", ""}}}}})}}));
-      } else if (kind == "text" && !b.value("text", "").empty()) {
-        out.push_back(chunk({{"content", b["text"]}}));
+      } else if (kind == "text" && !string_at(b, "text").empty()) {
+        out.push_back(chunk({{"content", field(b, "text")}}));
       }
     } else if (type == "content_block_delta") {
-      const json d = e.value("delta", json::object());
-      const std::string kind = d.value("type", "");
+      const json& d = field(e, "delta");
+      const std::string kind = string_at(d, "type");
       if (kind == "text_delta") {
-        out.push_back(chunk({{"content", d.value("text", "")}}));
+        out.push_back(chunk({{"content", string_at(d, "text")}}));
       } else if (kind == "input_json_delta") {
         out.push_back(chunk({{"tool_calls", json::array({{{"index", tool_of_block_[int_at(e, "index")]},
-                                                          {"function", {{"arguments", d.value("partial_json", "")}}}}})}}));
+                                                          {"function", {{"arguments", string_at(d, "partial_json")}}}}})}}));
       } else if (kind == "thinking_delta") {
-        out.push_back(chunk({{"reasoning_content", d.value("thinking", "")}}));
+        out.push_back(chunk({{"reasoning_content", string_at(d, "thinking")}}));
       }
     } else if (type == "message_delta") {
-      read_usage(e.value("usage", json::object()));
-      const json d = e.value("delta", json::object());
+      read_usage(field(e, "usage"));
+      const json& d = field(e, "delta");
       json c = chunk(json::object());
-      c["choices"][0]["finish_reason"] = finish_reason(d.value("stop_reason", json()));
+      c["choices"][0]["finish_reason"] = finish_reason(field(d, "stop_reason"));
       out.push_back(std::move(c));
     } else if (type == "message_stop") {
       json c = chunk(json::object());
@@ -228,10 +244,10 @@ class AnthropicStream final : public StreamDecoder {
   // in newer API versions, updated input counts): keep the latest of each.
   void read_usage(const json& u) {
     if (!u.is_object()) return;
-    if (u.contains("input_tokens")) input_ = int_at(u, "input_tokens");
-    if (u.contains("cache_read_input_tokens")) cache_read_ = int_at(u, "cache_read_input_tokens");
-    if (u.contains("cache_creation_input_tokens")) cache_write_ = int_at(u, "cache_creation_input_tokens");
-    if (u.contains("output_tokens")) output_ = int_at(u, "output_tokens");
+    if (u.contains("input_tokens")) input_ = token_count_at(u, "input_tokens");
+    if (u.contains("cache_read_input_tokens")) cache_read_ = token_count_at(u, "cache_read_input_tokens");
+    if (u.contains("cache_creation_input_tokens")) cache_write_ = token_count_at(u, "cache_creation_input_tokens");
+    if (u.contains("output_tokens")) output_ = token_count_at(u, "output_tokens");
   }
 
   std::string id_, model_;
@@ -265,8 +281,8 @@ class AnthropicFormat final : public WireFormat {
     if (messages_in == body.end() || !messages_in->is_array()) return bad("\"messages\" must be an array");
     for (const auto& m : *messages_in) {
       if (!m.is_object()) return bad("a message is not an object");
-      const std::string role = m.value("role", "");
-      const json content = m.value("content", json());
+      const std::string role = string_at(m, "role");
+      const json content = field(m, "content");
       if (role == "system" || role == "developer") {
         if (!system.empty()) system += "\n\n";
         system += text_of(content);
@@ -280,12 +296,12 @@ class AnthropicFormat final : public WireFormat {
         messages.push_back(std::move(*a));
       } else if (role == "tool") {
         json result = {{"type", "tool_result"},
-                       {"tool_use_id", m.value("tool_call_id", "")},
+                       {"tool_use_id", string_at(m, "tool_call_id")},
                        {"content", text_of(content)}};
         // Results of one assistant turn's calls go back in one user turn.
         json* last = messages.empty() ? nullptr : &messages.back();
         if (last && (*last)["role"] == "user" && (*last)["content"].is_array() &&
-            !(*last)["content"].empty() && (*last)["content"].back().value("type", "") == "tool_result") {
+            !(*last)["content"].empty() && string_at((*last)["content"].back(), "type") == "tool_result") {
           (*last)["content"].push_back(std::move(result));
         } else {
           messages.push_back({{"role", "user"}, {"content", json::array({std::move(result)})}});
@@ -300,16 +316,17 @@ class AnthropicFormat final : public WireFormat {
     if (auto tools = body.find("tools"); tools != body.end() && tools->is_array()) {
       json translated = json::array();
       for (const auto& t : *tools) {
-        const json fn = t.value("function", json::object());
-        json tool = {{"name", fn.value("name", "")},
-                     {"input_schema", fn.value("parameters", json{{"type", "object"}})}};
-        if (fn.contains("description")) tool["description"] = fn["description"];
+        const json& fn = field(t, "function");
+        json tool = {{"name", string_at(fn, "name")},
+                     {"input_schema", field(fn, "parameters").is_null() ? json{{"type", "object"}}
+                                                                        : field(fn, "parameters")}};
+        if (!field(fn, "description").is_null()) tool["description"] = field(fn, "description");
         translated.push_back(std::move(tool));
       }
       out["tools"] = std::move(translated);
     }
     if (auto tc = body.find("tool_choice"); tc != body.end()) out["tool_choice"] = tool_choice_of(*tc);
-    if (body.value("parallel_tool_calls", true) == false && out.contains("tool_choice")) {
+    if (field(body, "parallel_tool_calls") == false && out.contains("tool_choice")) {
       out["tool_choice"]["disable_parallel_tool_use"] = true;
     }
     if (auto stop = body.find("stop"); stop != body.end() && !stop->is_null()) {
@@ -338,32 +355,32 @@ class AnthropicFormat final : public WireFormat {
     bool has_text = false;
     json calls = json::array();
     for (const auto& b : m["content"]) {
-      const std::string type = b.value("type", "");
+      const std::string type = string_at(b, "type");
       if (type == "text") {
-        text += b.value("text", "");
+        text += string_at(b, "text");
         has_text = true;
       } else if (type == "thinking") {
-        thinking += b.value("thinking", "");
+        thinking += string_at(b, "thinking");
       } else if (type == "tool_use") {
-        calls.push_back({{"id", b.value("id", "")},
+        calls.push_back({{"id", string_at(b, "id")},
                          {"type", "function"},
-                         {"function", {{"name", b.value("name", "")},
-                                       {"arguments", b.value("input", json::object()).dump()}}}});
+                         {"function", {{"name", string_at(b, "name")},
+                                       {"arguments", (field(b, "input").is_null() ? json::object() : field(b, "input")).dump()}}}});
       }
     }
     json message = {{"role", "assistant"}, {"content", has_text ? json(text) : json()}};
     if (!thinking.empty()) message["reasoning_content"] = thinking;
     if (!calls.empty()) message["tool_calls"] = std::move(calls);
-    const json u = m.value("usage", json::object());
-    return json{{"id", m.value("id", "")},
+    const json& u = field(m, "usage");
+    return json{{"id", string_at(m, "id")},
                 {"object", "chat.completion"},
                 {"created", unix_now()},
-                {"model", m.value("model", "")},
+                {"model", string_at(m, "model")},
                 {"choices", json::array({{{"index", 0},
                                           {"message", std::move(message)},
-                                          {"finish_reason", finish_reason(m.value("stop_reason", json()))}}})},
-                {"usage", usage_json(int_at(u, "input_tokens"), int_at(u, "cache_read_input_tokens"),
-                                     int_at(u, "cache_creation_input_tokens"), int_at(u, "output_tokens"))}};
+                                          {"finish_reason", finish_reason(field(m, "stop_reason"))}}})},
+                {"usage", usage_json(token_count_at(u, "input_tokens"), token_count_at(u, "cache_read_input_tokens"),
+                                     token_count_at(u, "cache_creation_input_tokens"), token_count_at(u, "output_tokens"))}};
   }
 
   std::unique_ptr<StreamDecoder> stream_decoder() const override {

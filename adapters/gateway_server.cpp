@@ -10,6 +10,8 @@
 // (cancelling the session's timer) onto the strand. The session drains the
 // outbox, writes, and parks again until the answer is complete.
 #include "adapters/gateway_server.hpp"
+#include "adapters/gateway_executor.hpp"
+#include "adapters/tcp_listener.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -45,22 +47,6 @@
 
 namespace tollgate::adapters {
 
-std::string_view HttpRequest::header(std::string_view lower_name) const {
-  for (const auto& [k, v] : headers)
-    if (k == lower_name) return v;
-  return {};
-}
-
-std::string_view HttpRequest::path() const {
-  const std::string_view t = target;
-  return t.substr(0, t.find('?'));
-}
-
-std::string_view HttpRequest::query() const {
-  const auto q = target.find('?');
-  return q == std::string::npos ? std::string_view{} : std::string_view(target).substr(q + 1);
-}
-
 namespace {
 
 namespace net = boost::asio;
@@ -82,6 +68,10 @@ struct Life {
   bool alive = true;
   // stop() was called: answers say "Connection: close" from now on.
   std::atomic<bool> stopping{false};
+  // stop()'s grace ran out: what is still unanswered is cut, and output
+  // for it is dropped (the I/O threads may still run, for an engine that
+  // shares them).
+  std::atomic<bool> cut{false};
 };
 
 std::string head(int status, std::string_view type, const HttpHeaders& extra, bool keep_alive) {
@@ -147,7 +137,7 @@ struct Outbox {
     bool wake = false;
     {
       std::lock_guard lock(mu);
-      if (closed || complete) return false;
+      if (closed || complete || life->cut) return false;
       if (!fill()) return false;
       if (bytes.size() > backlog_limit) {
         closed = true;  // the client reads too slowly: cut the stream
@@ -172,15 +162,21 @@ class ResponderImpl final : public Responder {
       : box_(std::move(box)), error_response_(std::move(error_response)) {}
 
   ~ResponderImpl() override {
-    bool answered;
-    {
-      std::lock_guard lock(box_->mu);
-      answered = box_->answered;
-    }
-    if (!answered) {
-      respond((*error_response_)(500, "the gateway dropped the request without an answer"));
-    } else {
-      finish();  // a stream left open ends here rather than hanging the client
+    // Destructors must not throw; the only failure here is running out of
+    // memory while queueing the last bytes, and then the connection's own
+    // timeout ends it.
+    try {
+      bool answered;
+      {
+        std::lock_guard lock(box_->mu);
+        answered = box_->answered;
+      }
+      if (!answered) {
+        respond((*error_response_)(500, "the gateway dropped the request without an answer"));
+      } else {
+        finish();  // a stream left open ends here rather than hanging the client
+      }
+    } catch (...) {
     }
   }
 
@@ -227,6 +223,7 @@ class ResponderImpl final : public Responder {
   }
 
   bool closed() const override {
+    if (box_->life->cut) return true;
     {
       std::lock_guard lock(box_->mu);
       if (box_->closed) return true;
@@ -264,19 +261,9 @@ class GatewayServerImpl final : public GatewayServer {
   ~GatewayServerImpl() override { shutdown(); }
 
   Expected<void> listen() {
-    error_code ec;
-    const auto address = net::ip::make_address(opts_.address, ec);
-    if (ec) return Unexpected("gateway: bad address '" + opts_.address + "'");
-    acceptor_.emplace(net::make_strand(*ioc_));
-    const tcp::endpoint ep(address, opts_.port);
-    acceptor_->open(ep.protocol(), ec);
-    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_->bind(ep, ec);
-    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return Unexpected("gateway: cannot listen on " + opts_.address + ":" + std::to_string(opts_.port) +
-                        ": " + ec.message());
-    }
+    auto acceptor = open_tcp_listener(net::make_strand(*ioc_), opts_.address, opts_.port, "gateway");
+    if (!acceptor) return Unexpected(acceptor.error());
+    acceptor_.emplace(std::move(*acceptor));
     port_ = acceptor_->local_endpoint().port();
     net::co_spawn(acceptor_->get_executor(), accept_loop(), net::detached);
     for (unsigned i = 0; i < std::max(1u, opts_.threads); ++i) threads_.emplace_back([this] { ioc_->run(); });
@@ -284,6 +271,7 @@ class GatewayServerImpl final : public GatewayServer {
   }
 
   uint16_t port() const override { return port_; }
+  net::any_io_executor executor() const { return ioc_->get_executor(); }
   std::size_t open_connections() const override { return open_.load(); }
   std::size_t requests_in_flight() const override { return in_flight_.load(); }
 
@@ -300,9 +288,20 @@ class GatewayServerImpl final : public GatewayServer {
     // Sessions end themselves once their last answer is written (stopping_
     // turns keep-alive off); each end notifies.
     sessions_cv_.wait_until(lock, deadline, [this] { return sessions_.empty(); });
-    lock.unlock();
     const std::size_t cut = in_flight_.load();
-    shutdown();
+    // Cut the rest: close their sockets and wake the sessions waiting for an
+    // answer, which then end. The I/O threads keep running until the
+    // destructor, so an engine sharing them (gateway_executor) can still
+    // finish and tear down its own I/O first.
+    life_->cut = true;
+    for (auto& s : sessions_) {
+      net::post(s->strand, [s] {
+        error_code ignored;
+        if (s->stream) s->stream->socket().close(ignored);
+        if (s->waker) s->waker->timer.cancel();
+      });
+    }
+    sessions_cv_.wait_until(lock, Clock::now() + std::chrono::seconds(5), [this] { return sessions_.empty(); });
     return cut;
   }
 
@@ -312,6 +311,7 @@ class GatewayServerImpl final : public GatewayServer {
   struct SessionCtl {
     Strand strand;
     beast::tcp_stream* stream = nullptr;  // on the strand only
+    Waker* waker = nullptr;               // on the strand only
     bool idle = true;                     // waiting for a request's first byte; on the strand
   };
 
@@ -375,6 +375,7 @@ class GatewayServerImpl final : public GatewayServer {
 
   void end_session(const std::shared_ptr<SessionCtl>& ctl) {
     ctl->stream = nullptr;
+    ctl->waker = nullptr;
     std::lock_guard lock(sessions_mu_);
     sessions_.remove(ctl);
     --open_;
@@ -392,6 +393,7 @@ class GatewayServerImpl final : public GatewayServer {
     beast::tcp_stream stream(std::move(socket));
     ctl->stream = &stream;
     const auto waker = std::make_shared<Waker>(ctl->strand);
+    ctl->waker = waker.get();
     beast::flat_buffer buffer;
     while (!stopping_.load()) {
       http::request_parser<http::string_body> parser;
@@ -402,7 +404,7 @@ class GatewayServerImpl final : public GatewayServer {
       if (ctl->idle) {
         // Wait for the first byte as "idle" (stop() may close us), then
         // read the rest as busy: a request once begun is served.
-        auto [rec, n] = co_await stream.async_read_some(buffer.prepare(16 * 1024), kNoThrow);
+        auto [rec, n] = co_await stream.async_read_some(buffer.prepare(std::size_t{16} * 1024), kNoThrow);
         if (rec) co_return;
         buffer.commit(n);
         ctl->idle = false;
@@ -470,7 +472,7 @@ class GatewayServerImpl final : public GatewayServer {
           waker->timer.expires_at(deadline);
         }
       }
-      if (closed) co_return false;  // a backlog overflow: the response is cut
+      if (closed || life_->cut) co_return false;  // a backlog overflow, or stop() cut it
       if (!out.empty()) {
         stream.expires_after(opts_.write_timeout);
         auto [ec, n] = co_await net::async_write(stream, net::buffer(out), kNoThrow);
@@ -514,6 +516,10 @@ class GatewayServerImpl final : public GatewayServer {
 };
 
 }  // namespace
+
+boost::asio::any_io_executor gateway_executor(GatewayServer& server) {
+  return static_cast<GatewayServerImpl&>(server).executor();
+}
 
 Expected<std::unique_ptr<GatewayServer>> GatewayServer::start(GatewayServerOptions options, Handler handler) {
   auto server = std::make_unique<GatewayServerImpl>(std::move(options), std::move(handler));

@@ -106,8 +106,10 @@ class GatewayServer {
 
   virtual uint16_t port() const = 0;
   // Stops accepting, closes idle connections, waits until requests in
-  // flight are answered or `grace` passes, then closes every connection.
-  // Returns the number of requests that were still unanswered (cut).
+  // flight are answered or `grace` passes, then closes every connection
+  // (later output for those requests is dropped). Returns the number of
+  // requests that were still unanswered (cut). The I/O threads run on until
+  // the destructor (see gateway_executor.hpp).
   // Call once, from a thread that is not one of the server's.
   virtual std::size_t stop(std::chrono::milliseconds grace) = 0;
 

@@ -38,6 +38,26 @@ Expected<void> apply_key(std::string_view key, std::string_view value, MockBehav
     b.tool_name = std::string(value);
   } else if (key == "tool_args") {
     b.tool_arguments = std::string(value);
+  } else if (key == "faults") {
+    b.random_faults.clear();
+    for (std::string_view rest = value; !rest.empty();) {
+      const auto comma = rest.find(',');
+      const std::string_view name = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      if (name.empty()) continue;
+      auto f = mock_fault_from_string(name);
+      if (!f) return script_error("unknown fault '" + std::string(name) + "' in faults");
+      b.random_faults.push_back(*f);
+    }
+  } else if (key == "fault_rate") {
+    auto v = number<double>(key, value);
+    if (!v) return Unexpected(v.error());
+    if (!(*v >= 0 && *v <= 1)) return script_error("'fault_rate' wants a number from 0 to 1");
+    b.fault_rate = *v;
+  } else if (key == "fault_seed") {
+    auto v = number<uint64_t>(key, value);
+    if (!v) return Unexpected(v.error());
+    b.fault_seed = *v;
   } else if (key == "tps") {
     auto v = number<double>(key, value);
     if (!v) return Unexpected(v.error());
@@ -234,7 +254,11 @@ Expected<void> apply_mock_script(std::string_view spec, MockBehavior& behavior) 
 Expected<void> apply_mock_json(const json& spec, MockBehavior& behavior) {
   if (!spec.is_object()) return script_error("a behaviour must be a JSON object");
   for (const auto& [key, value] : spec.items()) {
-    const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+    if (value.is_array()) {  // "faults": ["reset", "hang"]
+      text.clear();
+      for (const auto& item : value) text += (text.empty() ? "" : ",") + item.get<std::string>();
+    }
     if (auto r = apply_key(key, text, behavior); !r) return r;
   }
   return {};
@@ -274,6 +298,36 @@ Expected<MockRequest> parse_mock_request(ApiKind api, std::string_view body) {
   }
   r.prompt_tokens = estimate_mock_tokens(bytes) + overhead;
   return r;
+}
+
+namespace {
+
+// SplitMix64: a well-mixed 64-bit value from any input, no state to share
+// between the server's threads.
+uint64_t mix64(uint64_t x) noexcept {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+MockFault random_fault(const MockBehavior& b, uint64_t serial) noexcept {
+  if (b.fault_rate <= 0) return MockFault::none;
+  const uint64_t draw = mix64(b.fault_seed ^ mix64(serial));
+  if (static_cast<double>(draw >> 11) * 0x1.0p-53 >= b.fault_rate) return MockFault::none;
+  const uint64_t pick = mix64(draw);
+  if (!b.random_faults.empty()) return b.random_faults[pick % b.random_faults.size()];
+  return static_cast<MockFault>(1 + pick % (kMockFaultKinds - 1));  // any kind but none
+}
+
+}  // namespace
+
+MockFault mock_fault_for(const MockBehavior& b, const MockRequest& r, int64_t nth, uint64_t serial) noexcept {
+  MockFault fault = b.fault;
+  if (b.fail_times >= 0 && nth > b.fail_times) fault = MockFault::none;
+  if (fault == MockFault::none) fault = random_fault(b, serial);
+  if (b.context_window > 0 && r.prompt_tokens > b.context_window) fault = MockFault::context_length;
+  return fault;
 }
 
 MockAnswer make_mock_answer(const MockRequest& r, const MockBehavior& b, std::string id) {

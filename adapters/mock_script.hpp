@@ -56,11 +56,20 @@ struct MockBehavior {
   // Non-empty: answer with one call of this tool instead of text.
   std::string tool_name{};
   std::string tool_arguments = "{}";
+  // Random faults, for soak tests: each call that `fault` leaves healthy
+  // fails with probability `fault_rate`, its kind drawn evenly from
+  // `random_faults` (empty: every kind). Draws are a pure function of
+  // (fault_seed, the call's serial number), so a seed replays a run's mix.
+  double fault_rate = 0;
+  std::vector<MockFault> random_faults{};
+  uint64_t fault_seed = 1;
 };
+inline constexpr std::size_t kMockFaultKinds = static_cast<std::size_t>(MockFault::unauthorized) + 1;
 
 // Applies "key=value;key=value" overrides (the x-mock-script header and the
 // --script flag): reply, latency_ms, tps, fault, fail_times, retry_after_s,
-// context_window, cached_tokens, truncate_after, tool, tool_args.
+// context_window, cached_tokens, truncate_after, tool, tool_args, fault_rate,
+// faults (kinds separated by ','), fault_seed.
 Expected<void> apply_mock_script(std::string_view spec, MockBehavior& behavior);
 // The same keys as a JSON object (tollgate-mock's --config file).
 Expected<void> apply_mock_json(const nlohmann::json& spec, MockBehavior& behavior);
@@ -76,6 +85,13 @@ struct MockRequest {
 };
 // Fails with the message the mock puts in its 400 answer.
 Expected<MockRequest> parse_mock_request(ApiKind api, std::string_view body);
+
+// The fault this call gets: the scripted `fault` while its `fail_times`
+// last (`nth` counts the model's calls since it was scripted), else a random
+// one (see fault_rate; `serial` numbers the server's calls), and the
+// context-length error for a prompt above `context_window` whatever else.
+MockFault mock_fault_for(const MockBehavior& behavior, const MockRequest& request, int64_t nth,
+                         uint64_t serial) noexcept;
 
 // The answer, cut into the deltas a stream sends.
 struct MockAnswer {

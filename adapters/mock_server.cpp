@@ -3,7 +3,9 @@
 // (see mock_script.cpp) written raw, so a load test measures the client or
 // the gateway in front, not the mock.
 #include "adapters/mock_server.hpp"
+#include "adapters/tcp_listener.hpp"
 
+#include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -95,19 +97,9 @@ class MockServerImpl final : public MockServer {
       if (!ec) tls_->use_private_key(net::buffer(opts_.tls_key_pem), ssl::context::pem, ec);
       if (ec) return Unexpected("mock: cannot load TLS certificate: " + ec.message());
     }
-    error_code ec;
-    const auto address = net::ip::make_address(opts_.address, ec);
-    if (ec) return Unexpected("mock: bad address '" + opts_.address + "'");
-    acceptor_.emplace(net::make_strand(*ioc_));
-    const tcp::endpoint ep(address, opts_.port);
-    acceptor_->open(ep.protocol(), ec);
-    if (!ec) acceptor_->set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_->bind(ep, ec);
-    if (!ec) acceptor_->listen(net::socket_base::max_listen_connections, ec);
-    if (ec) {
-      return Unexpected("mock: cannot listen on " + opts_.address + ":" +
-                                              std::to_string(opts_.port) + ": " + ec.message());
-    }
+    auto acceptor = open_tcp_listener(net::make_strand(*ioc_), opts_.address, opts_.port, "mock");
+    if (!acceptor) return Unexpected(acceptor.error());
+    acceptor_.emplace(std::move(*acceptor));
     port_ = acceptor_->local_endpoint().port();
     net::co_spawn(acceptor_->get_executor(), accept_loop(), net::detached);
     for (unsigned i = 0; i < std::max(1u, opts_.threads); ++i) {
@@ -138,6 +130,9 @@ class MockServerImpl final : public MockServer {
     return it == models_.end() ? 0 : it->second.calls;
   }
   int64_t total_calls() const override { return static_cast<int64_t>(total_.load()); }
+  int64_t injected(MockFault fault) const override {
+    return injected_[static_cast<std::size_t>(fault)].load();
+  }
   std::size_t open_connections() const override { return open_.load(); }
 
  private:
@@ -317,9 +312,8 @@ class MockServerImpl final : public MockServer {
     }
 
     plan.latency = b->latency;
-    MockFault fault = b->fault;
-    if (b->fail_times >= 0 && nth > b->fail_times) fault = MockFault::none;
-    if (b->context_window > 0 && r.prompt_tokens > b->context_window) fault = MockFault::context_length;
+    const MockFault fault = mock_fault_for(*b, r, nth, serial);
+    ++injected_[static_cast<std::size_t>(fault)];
     const std::string window = std::to_string(b->context_window > 0 ? b->context_window : 8192);
     const std::string tokens = std::to_string(r.prompt_tokens);
     switch (fault) {
@@ -384,6 +378,7 @@ class MockServerImpl final : public MockServer {
   std::map<std::string, ModelState, std::less<>> models_;  // guarded by mu_
   std::shared_ptr<const MockBehavior> default_;             // guarded by mu_
   std::atomic<uint64_t> total_{0};
+  std::array<std::atomic<int64_t>, kMockFaultKinds> injected_{};  // by MockFault
   std::atomic<std::size_t> open_{0};
 };
 

@@ -59,6 +59,9 @@ class MockServer {
   // Requests received for a model (every request, faulted or not).
   virtual int64_t calls(std::string_view model) const = 0;
   virtual int64_t total_calls() const = 0;
+  // Calls answered with this fault (`none`: answered normally), scripted,
+  // random or context-length; a malformed or unparsable request is not counted.
+  virtual int64_t injected(MockFault fault) const = 0;
   // Client connections open now.
   virtual std::size_t open_connections() const = 0;
 

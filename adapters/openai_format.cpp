@@ -4,6 +4,8 @@
 // stream_options.include_usage (so a streamed answer still reports usage).
 #include "adapters/wire_format.hpp"
 
+#include <algorithm>
+
 namespace tollgate::adapters {
 
 namespace {
@@ -16,11 +18,14 @@ std::pair<std::string, std::string> error_fields(const json& j) {
   if (e == j.end()) return {};
   if (e->is_string()) return {e->get<std::string>(), ""};
   if (!e->is_object()) return {};
-  std::string message = e->value("message", "");
-  std::string code;
-  if (auto c = e->find("code"); c != e->end() && c->is_string()) code = c->get<std::string>();
-  if (code.empty()) code = e->value("type", "");
-  return {message, code};
+  // Fields of another type read as absent: value() would throw them.
+  auto string_field = [&](std::string_view key) {
+    auto it = e->find(key);
+    return it != e->end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  std::string code = string_field("code");
+  if (code.empty()) code = string_field("type");
+  return {string_field("message"), code};
 }
 
 class OpenAiStream final : public StreamDecoder {
@@ -111,12 +116,16 @@ class OpenAiFormat final : public WireFormat {
   }
 };
 
-int64_t int_at(const json& obj, std::string_view key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-
 }  // namespace
+
+int64_t token_count_at(const json& usage, std::string_view key) {
+  constexpr int64_t kMaxCount = int64_t{1} << 40;
+  auto it = usage.find(key);
+  if (it == usage.end()) return 0;
+  if (it->is_number_unsigned()) return static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), kMaxCount));
+  if (it->is_number_integer()) return std::clamp<int64_t>(it->get<int64_t>(), 0, kMaxCount);
+  return 0;
+}
 
 std::unique_ptr<WireFormat> make_openai_format() { return std::make_unique<OpenAiFormat>(); }
 
@@ -124,12 +133,12 @@ Usage usage_of(const json& completion) {
   Usage u;
   auto it = completion.find("usage");
   if (it == completion.end() || !it->is_object()) return u;
-  u.input_tokens = int_at(*it, "prompt_tokens");
-  u.output_tokens = int_at(*it, "completion_tokens");
+  u.input_tokens = token_count_at(*it, "prompt_tokens");
+  u.output_tokens = token_count_at(*it, "completion_tokens");
   if (auto d = it->find("prompt_tokens_details"); d != it->end() && d->is_object()) {
-    u.cached_input_tokens = int_at(*d, "cached_tokens");
+    u.cached_input_tokens = token_count_at(*d, "cached_tokens");
   }
-  if (u.cached_input_tokens == 0) u.cached_input_tokens = int_at(*it, "prompt_cache_hit_tokens");
+  if (u.cached_input_tokens == 0) u.cached_input_tokens = token_count_at(*it, "prompt_cache_hit_tokens");
   return u;
 }
 

@@ -52,6 +52,11 @@ class WireFormat {
 std::unique_ptr<WireFormat> make_openai_format();
 std::unique_ptr<WireFormat> make_anthropic_format(int64_t default_max_tokens);
 
+// A token count field of a usage object: an integer in [0, 2^40] (a
+// trillion tokens), else 0 or the bound. Providers' numbers feed billing: a
+// negative count must not credit a budget, nor a huge one overflow a sum.
+int64_t token_count_at(const nlohmann::json& usage, std::string_view key);
+
 // Usage and finish reason out of a "chat.completion" object (also reads
 // DeepSeek's prompt_cache_hit_tokens).
 Usage usage_of(const nlohmann::json& completion);

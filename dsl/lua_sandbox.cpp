@@ -6,6 +6,8 @@
 
 #include <lua.hpp>
 
+#include "dsl/lua_budgeted_lib.hpp"
+
 namespace tollgate::dsl {
 
 // The allocator's user data doubles as the sandbox's bookkeeping: both the
@@ -52,24 +54,30 @@ void* limited_alloc(void* ud, void* ptr, size_t osize, size_t nsize) {
   return p;
 }
 
-void count_hook(lua_State* L, lua_Debug*) {
+void count_hook(lua_State* L, lua_Debug*);
+
+// Takes `steps` from the budget; once it is gone, raises the budget error
+// citing the Lua function at stack `level`.
+void spend_instructions(lua_State* L, int64_t steps, int level) {
   LuaSandbox::Accounting* a = accounting(L);
   if (!a->exhausted) {
-    a->instructions_left -= kHookInterval;
+    a->instructions_left -= steps;
     if (a->instructions_left > 0) return;
     a->exhausted = true;
   }
   // Re-arm on every instruction: a pcall in the policy that catches this
   // error gets another one at its next instruction.
   lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
-  // A hook is not a stack level: level 0 is the Lua function that was
-  // running, whose file:line the author needs.
-  luaL_where(L, 0);
+  luaL_where(L, level);
   lua_pushfstring(L, "instruction budget exceeded (%I instructions per evaluation)",
                   static_cast<lua_Integer>(a->instruction_budget));
   lua_concat(L, 2);
   lua_error(L);
 }
+
+// A hook is not a stack level: level 0 is the Lua function that was
+// running, whose file:line the author needs.
+void count_hook(lua_State* L, lua_Debug*) { spend_instructions(L, kHookInterval, 0); }
 
 // A library table behind a proxy: readable, not writable, metatable locked.
 void push_readonly_proxy(lua_State* L, int lib_index) {
@@ -134,6 +142,10 @@ std::string error_text(lua_State* L, int status, const LuaSandbox::Accounting& a
 
 }  // namespace
 
+// For library functions that loop in C (lua_budgeted_lib.cpp): level 0 is
+// that C function, level 1 the Lua code that called it.
+void charge_instructions(lua_State* L, int64_t steps) { spend_instructions(L, steps, 1); }
+
 LuaSandbox::LuaSandbox(SandboxLimits limits) : acct_(std::make_unique<Accounting>()), limits_(limits) {
   // Building the standard environment needs a few hundred KiB.
   acct_->limit = std::max<int64_t>(limits_.memory_limit_bytes * 8, 4 << 20);
@@ -147,6 +159,9 @@ LuaSandbox::LuaSandbox(SandboxLimits limits) : acct_(std::make_unique<Accounting
       luaL_requiref(L, lib.name, lib.open, 1);
       lua_pop(L, 1);
     }
+    // Pattern matching, string.rep and table.move loop in C, where the
+    // count hook cannot see them: these versions charge the budget.
+    install_budgeted_library(L);
     // string.dump would turn functions into bytecode; strings reach the real
     // string table through their metatable, so remove it there.
     lua_getglobal(L, LUA_STRLIBNAME);

@@ -451,7 +451,13 @@ Result<void> instantiate_policy(LuaSandbox& sandbox, const PolicyProgram& progra
   if (auto r = sandbox.evaluate([&](lua_State* S) { install_declaration_verbs(sandbox, S); }); !r.ok())
     return r;
   for (const auto& src : program.sources) {
-    if (auto r = sandbox.run_chunk(src.text, "@" + display_name(src.path)); !r.ok()) return r;
+    const std::string name = display_name(src.path);
+    if (auto r = sandbox.run_chunk(src.text, "@" + name); !r.ok()) {
+      // Lua places its own errors ("file:line: ..."); a memory error has no
+      // place, so it names at least the file it stopped.
+      if (r.error().message().rfind(name + ":", 0) == 0) return r;
+      return Error(r.error().category(), name + ": " + r.error().message());
+    }
   }
   PolicyDecls local;
   PolicyDecls& out = decls ? *decls : local;

@@ -179,7 +179,8 @@ int ctx_cost(lua_State* L) {
 }
 
 void new_view(lua_State* L, CallState* state, const char* meta) {
-  *static_cast<CallState**>(lua_newuserdatauv(L, sizeof(CallState*), 0)) = state;
+  // The userdata holds just the pointer; the state lives in the evaluator.
+  *static_cast<CallState**>(lua_newuserdatauv(L, sizeof(CallState*), 0)) = state;  // NOLINT(bugprone-sizeof-expression)
   luaL_setmetatable(L, meta);
 }
 

@@ -47,9 +47,9 @@ constexpr std::string_view kLoad =
 
 std::string secret_to_hex(const CacheKeySecret& s) {
   CacheKey k{};
-  for (int i = 0; i < 8; ++i) {
-    k.hi = (k.hi << 8) | s[static_cast<std::size_t>(i)];
-    k.lo = (k.lo << 8) | s[static_cast<std::size_t>(8 + i)];
+  for (std::size_t i = 0; i < 8; ++i) {
+    k.hi = (k.hi << 8) | s[i];
+    k.lo = (k.lo << 8) | s[8 + i];
   }
   return to_hex(k);
 }
@@ -57,9 +57,9 @@ std::string secret_to_hex(const CacheKeySecret& s) {
 bool secret_from_hex(std::string_view hex, CacheKeySecret& out) {
   CacheKey k{};
   if (!cache_key_from_hex(hex, k)) return false;
-  for (int i = 0; i < 8; ++i) {
-    out[static_cast<std::size_t>(i)] = static_cast<uint8_t>(k.hi >> (56 - 8 * i));
-    out[static_cast<std::size_t>(8 + i)] = static_cast<uint8_t>(k.lo >> (56 - 8 * i));
+  for (std::size_t i = 0; i < 8; ++i) {
+    out[i] = static_cast<uint8_t>(k.hi >> (56 - 8 * i));
+    out[8 + i] = static_cast<uint8_t>(k.lo >> (56 - 8 * i));
   }
   return true;
 }

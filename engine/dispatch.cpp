@@ -52,7 +52,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
   Operation(net::any_io_executor ex, std::shared_ptr<CircuitBreakers> breakers,
             std::shared_ptr<const DispatchOptions> options, DispatchRequest request,
             std::vector<DispatchTarget> targets, Dispatcher::DoneFn done)
-      : strand_(net::make_strand(ex)),
+      : strand_(net::make_strand(std::move(ex))),
         timer_(strand_),
         breakers_(std::move(breakers)),
         options_(std::move(options)),

@@ -2,16 +2,6 @@
 
 namespace tollgate::engine {
 
-std::string_view to_string(AttemptStatus status) noexcept {
-  switch (status) {
-    case AttemptStatus::ok: return "ok";
-    case AttemptStatus::error: return "error";
-    case AttemptStatus::cache_hit: return "cache_hit";
-    case AttemptStatus::denied: return "denied";
-  }
-  return "error";
-}
-
 std::optional<AttemptStatus> attempt_status_from(std::string_view text) noexcept {
   if (text == "ok") return AttemptStatus::ok;
   if (text == "error") return AttemptStatus::error;

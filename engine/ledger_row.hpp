@@ -14,18 +14,14 @@
 #include <string>
 #include <string_view>
 
+#include "engine/attempt_record.hpp"
 #include "tollgate/money.hpp"
 
 namespace tollgate::engine {
 
-enum class AttemptStatus : uint8_t {
-  ok,         // the provider answered; cost is what it billed
-  error,      // the attempt failed; cost is whatever usage was reported (often 0)
-  cache_hit,  // answered from the cache; cost 0, saved = what it would have cost
-  denied,     // refused before dispatch (budget, policy); cost 0
-};
-// "ok", "error", "cache_hit", "denied": the text stored in the ledger.
-std::string_view to_string(AttemptStatus status) noexcept;
+// The attempt's outcome is dispatch's own AttemptStatus (engine/attempt_record.hpp);
+// to_string gives the text stored in the ledger, and this reads it back.
+using tollgate::AttemptStatus;
 std::optional<AttemptStatus> attempt_status_from(std::string_view text) noexcept;
 
 struct LedgerRow {

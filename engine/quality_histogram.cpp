@@ -34,7 +34,7 @@ int64_t LatencyHistogram::percentile(double q) const {
   if (total_ == 0) return -1;
   q = std::clamp(q, 0.0, 1.0);
   // The smallest bucket whose cumulative count reaches ceil(q * total).
-  const auto rank = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(q * total_)));
+  const auto rank = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(q * static_cast<double>(total_))));
   int64_t seen = 0;
   for (int b = 0; b < kBuckets; ++b) {
     seen += counts_[static_cast<size_t>(b)];

@@ -32,7 +32,7 @@ std::string tags_json_of(const Request& r) {
 class RequestOp : public std::enable_shared_from_this<RequestOp> {
  public:
   RequestOp(std::shared_ptr<EngineCore> core, Request req, Engine::DeltaFn on_delta, Engine::DoneFn done,
-            std::shared_ptr<Cancellation> cancel)
+            const std::shared_ptr<Cancellation>& cancel)
       : core_(std::move(core)),
         req_(std::move(req)),
         on_delta_(std::move(on_delta)),
@@ -215,14 +215,16 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
       }
       row.error_category = "budget";
       row.error_message = error.message();
-      core_->ledger->append_async(std::move(row), [](Result<void>) {});
+      core_->ledger->append_async(std::move(row), [](const Result<void>&) {});
     }
     fail(std::move(error));
   }
 
   void dispatch() {
     DispatchRequest d;
-    d.body = req_.body;
+    // Moved, not copied (a deep copy of every node): the decision and the
+    // cache key are made, and nothing reads the request's body after this.
+    d.body = std::move(req_.body);
     d.stream = req_.stream;
     d.on_delta = on_delta_;
     d.cancel = cancel_;
@@ -232,7 +234,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     d.tags_json = tags_json_of(req_);
     d.route = std::string(decision_.route);
     // The provider must stop where the reservation assumed it would.
-    if (req_.max_tokens && !req_.body.contains("max_tokens") && !req_.body.contains("max_completion_tokens"))
+    if (req_.max_tokens && !d.body.contains("max_tokens") && !d.body.contains("max_completion_tokens"))
       d.body["max_tokens"] = *req_.max_tokens;
     auto self = shared_from_this();
     // Later candidates reserve when dispatch reaches them (a cheap first
@@ -255,18 +257,18 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
       row.attempt = rec.attempt;
       row.provider = rec.provider;
       row.model = rec.model;
-      row.status = rec.status == tollgate::AttemptStatus::ok ? AttemptStatus::ok : AttemptStatus::error;
+      row.status = rec.status;
       row.input_tokens = rec.input_tokens;
       row.cached_input_tokens = rec.cached_input_tokens;
       row.output_tokens = rec.output_tokens;
       row.cost = rec.cost;
-      if (rec.status == tollgate::AttemptStatus::ok) {
+      if (rec.status == AttemptStatus::ok) {
         const ModelInfo* m = self->policy_->catalog.find_model(rec.model);
         if (m) row.saved = usage_cost(*m, rec.input_tokens, rec.cached_input_tokens, rec.output_tokens).saved;
       }
       row.latency_ms = rec.latency_ms;
       row.ttft_ms = self->req_.stream ? rec.ttft_ms : -1;
-      if (rec.status != tollgate::AttemptStatus::ok) {
+      if (rec.status != AttemptStatus::ok) {
         row.error_category = std::string(to_string(rec.error_category));
         row.error_message = rec.error_message;
       }
@@ -339,7 +341,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     const std::size_t last = rows_.size() - 1;
     for (std::size_t i = 0; i < rows_.size(); ++i) {
       if (i != last || !wait) {
-        core_->ledger->append_async(std::move(rows_[i]), [](Result<void>) {});
+        core_->ledger->append_async(std::move(rows_[i]), [](const Result<void>&) {});
         continue;
       }
       auto self = shared_from_this();
@@ -401,9 +403,8 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
 }  // namespace
 
 void start_request(std::shared_ptr<EngineCore> core, Request request, Engine::DeltaFn on_delta,
-                   Engine::DoneFn done, std::shared_ptr<Cancellation> cancel) {
-  std::make_shared<RequestOp>(std::move(core), std::move(request), std::move(on_delta), std::move(done),
-                              std::move(cancel))
+                   Engine::DoneFn done, const std::shared_ptr<Cancellation>& cancel) {
+  std::make_shared<RequestOp>(std::move(core), std::move(request), std::move(on_delta), std::move(done), cancel)
       ->start();
 }
 

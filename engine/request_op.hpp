@@ -12,7 +12,7 @@
 namespace tollgate::engine {
 
 void start_request(std::shared_ptr<EngineCore> core, Request request, Engine::DeltaFn on_delta,
-                   Engine::DoneFn done, std::shared_ptr<Cancellation> cancel);
+                   Engine::DoneFn done, const std::shared_ptr<Cancellation>& cancel);
 
 // The adapters' cancel signal behind a public Cancellation (null if none).
 std::shared_ptr<adapters::CancelSignal> cancel_signal_of(const std::shared_ptr<Cancellation>& c);

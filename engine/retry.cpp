@@ -12,7 +12,8 @@ std::optional<std::chrono::milliseconds> retry_delay(
   if (retry_after && *retry_after > policy.max_retry_after) return std::nullopt;
   const int doublings = std::clamp(next_attempt - 2, 0, 30);
   const auto full = std::min<int64_t>(policy.base_backoff.count() << doublings, policy.max_backoff.count());
-  const auto drawn = milliseconds(full / 2 + static_cast<int64_t>(unit_random * static_cast<double>(full - full / 2)));
+  const int64_t half = full / 2;  // jitter draws from [full/2, full]
+  const auto drawn = milliseconds(half + static_cast<int64_t>(unit_random * static_cast<double>(full - half)));
   return retry_after ? std::max(drawn, *retry_after) : drawn;
 }
 

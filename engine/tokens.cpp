@@ -62,7 +62,18 @@ int64_t text_tenths_of(const nlohmann::json& v) noexcept {
   }
 }
 
-int64_t content_tenths(const nlohmann::json& content) noexcept {
+// What a part the estimator could not read counts as: the estimate errs
+// high, because an estimate too low lets a request past a spend cap. Only
+// an allocation failure inside nlohmann::json gets here.
+constexpr int64_t kUnreadableTenths = int64_t{10} * 1'000'000;
+
+bool is_image_part(const nlohmann::json& type) {
+  if (!type.is_string()) return false;
+  const auto& name = type.get_ref<const std::string&>();
+  return name == "image_url" || name == "image" || name == "input_image";
+}
+
+int64_t content_tenths(const nlohmann::json& content) noexcept try {
   if (!content.is_array()) return text_tenths_of(content);
   int64_t t = 0;
   for (const auto& part : content) {
@@ -71,9 +82,7 @@ int64_t content_tenths(const nlohmann::json& content) noexcept {
       continue;
     }
     auto type = part.find("type");
-    const bool image = type != part.end() && type->is_string() &&
-                       (*type == "image_url" || *type == "image" || *type == "input_image");
-    if (image) {
+    if (type != part.end() && is_image_part(*type)) {
       t += 10 * kPerImage;
     } else if (auto text = part.find("text"); text != part.end()) {
       t += text_tenths_of(*text);
@@ -82,13 +91,15 @@ int64_t content_tenths(const nlohmann::json& content) noexcept {
     }
   }
   return t;
+} catch (...) {
+  return kUnreadableTenths;
 }
 
 }  // namespace
 
 int64_t estimate_text_tokens(std::string_view text) noexcept { return with_margin(tenths(text)); }
 
-int64_t estimate_request_tokens(const nlohmann::json& body) noexcept {
+int64_t estimate_request_tokens(const nlohmann::json& body) noexcept try {
   if (!body.is_object()) return 0;
   int64_t t = 0;
   auto messages = body.find("messages");
@@ -106,6 +117,8 @@ int64_t estimate_request_tokens(const nlohmann::json& body) noexcept {
   if (auto s = body.find("system"); s != body.end()) t += content_tenths(*s);
   if (auto tools = body.find("tools"); tools != body.end()) t += text_tenths_of(*tools);
   return with_margin(t);
+} catch (...) {
+  return with_margin(kUnreadableTenths);
 }
 
 }  // namespace tollgate::engine

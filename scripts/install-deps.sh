@@ -7,6 +7,7 @@ packages=(
   liblua5.4-dev libsqlite3-dev libboost1.81-dev nlohmann-json3-dev libssl-dev
   catch2 libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer targets and LeakSanitizer runtime
+  clang-tidy                 # the checked-in .clang-tidy, run by scripts/tidy.sh
   wrk                        # load benchmarks
 )
 # Node.js and npm (the official OpenAI client is a test peer): machines of

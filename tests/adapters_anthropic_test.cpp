@@ -118,3 +118,34 @@ TEST_CASE("anthropic: requests are translated: system, max_tokens, tools, tool r
   body["messages"].push_back({{"role", "narrator"}, {"content", "?"}});
   CHECK(format->encode(body, "c", false).error().find("unknown message role 'narrator'") != std::string::npos);
 }
+
+// Found by fuzz/fuzz_anthropic_response.cpp: nlohmann's value() threw on a
+// field of another type, and the exception escaped into the network handler.
+TEST_CASE("anthropic: fields of the wrong type read as absent, and usage cannot go negative or overflow") {
+  auto format = adapters::make_anthropic_format(1024);
+  auto stream = format->stream_decoder();
+  std::vector<json> out;
+  CHECK(std::holds_alternative<adapters::StreamDecoder::Step>(
+      stream->on_event("content_block_delta", R"({"type":{"output_tokens":15}})", out)));
+  CHECK(std::holds_alternative<adapters::StreamDecoder::Step>(
+      stream->on_event("message_start", R"({"type":"message_start","message":7})", out)));
+  CHECK(std::holds_alternative<adapters::StreamDecoder::Step>(stream->on_event(
+      "content_block_start", R"({"type":"content_block_start","content_block":{"type":"text","text":[1]}})", out)));
+
+  const auto decoded = format->decode(
+      R"({"id":5,"content":[3,{"type":"text","text":{"a":1}},{"type":"tool_use","name":[],"input":"x"}],)"
+      R"("usage":{"input_tokens":-40,"cache_read_input_tokens":9223372036854775807,"output_tokens":18446744073709551615}})");
+  REQUIRE(std::holds_alternative<json>(decoded));
+  const auto usage = adapters::usage_of(std::get<json>(decoded));
+  CHECK(usage.input_tokens == int64_t{1} << 40);  // negative read as 0, the huge count capped
+  CHECK(usage.cached_input_tokens == int64_t{1} << 40);
+  CHECK(usage.output_tokens == int64_t{1} << 40);
+
+  const json odd = {{"messages", json::array({{{"role", 5}}, {{"role", "user"}, {"content", "hi"}}})}};
+  CHECK_FALSE(format->encode(odd, "c", false).ok());  // a role that is not a string is refused, not thrown
+  const json tools = {{"messages", json::array({{{"role", "user"}, {"content", "hi"}}})},
+                      {"tools", json::array({5, {{"function", {{"name", 1}}}}})},
+                      {"parallel_tool_calls", "no"},
+                      {"tool_choice", {{"function", "x"}}}};
+  CHECK(format->encode(tools, "c", false).ok());
+}

@@ -7,13 +7,16 @@
 // a broken one is refused and logged, and the running one keeps serving.
 // The signals are blocked in every thread and taken by sigwait() here, so
 // no handler runs in an async-signal context.
+#include <atomic>
 #include <csignal>
 #include <iostream>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/gateway_executor.hpp"
 #include "adapters/gateway_server.hpp"
+#include "tollgate/async.hpp"
 #include "tollgate/engine.hpp"
 #include "tools/commands.hpp"
 #include "tools/serve_app.hpp"
@@ -32,6 +35,9 @@ constexpr const char* kUsage =
     "                      [--grace-ms 10000] [--log stderr|stdout|off|FILE] [--log-prompts]\n"
     "  --upstream NAME=URL  send provider NAME's requests to URL ('*' for every\n"
     "                       provider), e.g. --upstream '*=http://127.0.0.1:8089/v1'\n"
+    "  --threads N          I/O threads (default 2); the engine runs on them too, so a\n"
+    "                       request stays on the thread it arrived on\n"
+    "  --engine-threads N   give the engine N threads of its own instead\n"
     "  KEYS.json            {\"keys\": [{\"key\": \"...\", \"team\": \"support\", \"user\": \"bot\"}]}\n";
 
 int usage_error(const std::string& message) {
@@ -75,6 +81,7 @@ int cmd_serve(const Args& in) {
   }
   adapters::GatewayServerOptions server_opts;
   long n = 0, grace_ms = 10'000;
+  bool own_engine_threads = false;
   if (take_flag(args, "--threads", value)) {
     if (!parse_count(value, 1, 256, n)) return usage_error("--threads wants 1..256");
     server_opts.threads = static_cast<unsigned>(n);
@@ -82,6 +89,7 @@ int cmd_serve(const Args& in) {
   if (take_flag(args, "--engine-threads", value)) {
     if (!parse_count(value, 1, 256, n)) return usage_error("--engine-threads wants 1..256");
     opts.threads = static_cast<unsigned>(n);
+    own_engine_threads = true;
   }
   if (take_flag(args, "--max-connections", value)) {
     if (!parse_count(value, 1, 1'000'000, n)) return usage_error("--max-connections wants a positive number");
@@ -110,15 +118,22 @@ int cmd_serve(const Args& in) {
   for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto engine = Engine::create(opts);
+  // The server starts first: the engine shares its I/O threads (unless
+  // --engine-threads), so a request is read, routed, sent upstream and
+  // answered on one thread, with no hand-offs. Until the app exists (no port
+  // is printed yet) a request gets a 503.
+  std::atomic<ServeApp*> live_app{nullptr};
+  auto server = adapters::GatewayServer::start(
+      server_opts, [&live_app](adapters::HttpRequest req, std::shared_ptr<adapters::Responder> out) {
+        if (ServeApp* a = live_app.load(std::memory_order_acquire)) return a->handle(std::move(req), std::move(out));
+        out->respond(transport_error_response(503, "the gateway is starting; retry shortly"));
+      });
+  if (!server.ok()) return std::cerr << "tollgate serve: " << server.error() << "\n", 2;
+  auto engine = own_engine_threads ? Engine::create(opts) : create_engine(opts, adapters::gateway_executor(**server));
   if (!engine.ok()) return std::cerr << "tollgate serve: " << engine.error().what() << "\n", 1;
   const std::size_t key_count = keys->size();
   auto app = std::make_unique<ServeApp>(**engine, std::move(*keys), **log, ServeAppOptions{log_prompts});
-  auto server = adapters::GatewayServer::start(
-      server_opts, [&app](adapters::HttpRequest req, std::shared_ptr<adapters::Responder> out) {
-        app->handle(std::move(req), std::move(out));
-      });
-  if (!server.ok()) return std::cerr << "tollgate serve: " << server.error() << "\n", 2;
+  live_app.store(app.get(), std::memory_order_release);
   adapters::GatewayServer& srv = **server;
   app->set_extra_metrics([&srv] {
     return "# HELP tollgate_open_connections Client connections open now.\n"
@@ -149,9 +164,11 @@ int cmd_serve(const Args& in) {
   auto flushed = (*engine)->flush();
   nlohmann::json line = {{"event", "stop"}, {"unanswered", cut}, {"ledger_flushed", flushed.ok()}};
   if (!flushed.ok()) line["error"] = flushed.error().what();
-  // The engine goes first: its late callbacks still reach the app.
+  // The engine goes first: its late callbacks still reach the app, and its
+  // I/O may run on the server's threads, which stop() left running.
   engine->reset();
   server->reset();
+  live_app.store(nullptr);
   app.reset();
   (*log)->write(std::move(line));
   return flushed.ok() ? 0 : 1;

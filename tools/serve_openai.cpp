@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::size_t kMaxRequestId = 128;
 constexpr std::size_t kMaxUser = 128;
+constexpr int kMaxBodyDepth = 128;
 
 bool safe_id(std::string_view id) {
   return !id.empty() && id.size() <= kMaxRequestId && std::all_of(id.begin(), id.end(), [](unsigned char c) {
@@ -77,7 +78,15 @@ nlohmann::json usd_or_null(const std::optional<Money>& m) {
 Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& key) {
   auto bad = [](std::string m) { return Error(ErrorCategory::bad_request, std::move(m)); };
   Request r;
-  r.body = nlohmann::json::parse(http.body, nullptr, false);
+  // Nesting is bounded while parsing (the parser itself is iterative): the
+  // token estimator, the cache key and the encoders walk the body
+  // recursively, and a body of 1 MB of '[' would overflow their stack.
+  bool too_deep = false;
+  r.body = nlohmann::json::parse(http.body, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    too_deep = too_deep || depth > kMaxBodyDepth;
+    return !too_deep;
+  }, false);
+  if (too_deep) return bad("The JSON body of your request is nested more than " + std::to_string(kMaxBodyDepth) + " levels deep.");
   if (r.body.is_discarded()) return bad("We could not parse the JSON body of your request: it is not valid JSON.");
   if (!r.body.is_object()) return bad("The request body must be a JSON object.");
   const auto messages = r.body.find("messages");

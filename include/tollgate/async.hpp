@@ -56,7 +56,7 @@ auto complete_via(Handler&& handler) {
 template <typename CompletionToken>
 auto async_complete(Engine& engine, Request request, CompletionToken&& token) {
   return boost::asio::async_initiate<CompletionToken, void(Result<Response>)>(
-      [&engine](auto handler, Request req) {
+      [&engine](auto handler, Request&& req) {
         auto [done, cancel] = detail::complete_via(std::move(handler));
         engine.async_complete(std::move(req), std::move(done), std::move(cancel));
       },
@@ -66,7 +66,7 @@ auto async_complete(Engine& engine, Request request, CompletionToken&& token) {
 template <typename CompletionToken>
 auto async_stream(Engine& engine, Request request, Engine::DeltaFn on_delta, CompletionToken&& token) {
   return boost::asio::async_initiate<CompletionToken, void(Result<Response>)>(
-      [&engine](auto handler, Request req, Engine::DeltaFn deltas) {
+      [&engine](auto handler, Request&& req, Engine::DeltaFn&& deltas) {
         auto [done, cancel] = detail::complete_via(std::move(handler));
         engine.async_stream(std::move(req), std::move(deltas), std::move(done), std::move(cancel));
       },

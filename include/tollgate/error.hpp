@@ -73,7 +73,7 @@ class [[nodiscard]] Result {
 
  private:
   void check() const {
-    if (!ok()) throw std::get<1>(v_);
+    if (!ok()) throw Error(std::get<1>(v_));
   }
   std::variant<T, Error> v_;
 };
@@ -87,7 +87,7 @@ class [[nodiscard]] Result<void> {
   bool ok() const noexcept { return !e_.has_value(); }
   explicit operator bool() const noexcept { return ok(); }
   void value() const {
-    if (e_) throw *e_;
+    if (e_) throw Error(*e_);
   }
   // REQUIRES: !ok().
   const Error& error() const { return *e_; }

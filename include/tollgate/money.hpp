@@ -30,6 +30,7 @@ struct Money {
   friend constexpr Money operator-(Money a, Money b) { return Money{a.nanos - b.nanos}; }
   Money& operator+=(Money o) { nanos += o.nanos; return *this; }
   Money& operator-=(Money o) { nanos -= o.nanos; return *this; }
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend constexpr auto operator<=>(Money, Money) = default;
 };
 

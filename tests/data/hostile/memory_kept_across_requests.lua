@@ -1,0 +1,10 @@
+-- Memory growth across requests: each request adds a megabyte to an upvalue table, which the state's cap stops => request: memory limit exceeded
+local hoard = {}
+route "normal" { when = { attack = false }, try = { "gpt-4o-mini" } }
+route "attack" {
+  when = function(r, ctx)
+    for i = 1, 64 do hoard[#hoard + 1] = string.rep(tostring(#hoard), 1 << 20) end
+    return true
+  end,
+  try = { "gpt-4o-mini" },
+}
