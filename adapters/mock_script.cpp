@@ -39,7 +39,7 @@ Expected<void> apply_key(std::string_view key, std::string_view value, MockBehav
   } else if (key == "tool_args") {
     b.tool_arguments = std::string(value);
   } else if (key == "faults") {
-    b.random_faults.clear();
+    std::vector<MockFault> faults;  // assigned whole: a bad list changes nothing
     for (std::string_view rest = value; !rest.empty();) {
       const auto comma = rest.find(',');
       const std::string_view name = rest.substr(0, comma);
@@ -47,8 +47,9 @@ Expected<void> apply_key(std::string_view key, std::string_view value, MockBehav
       if (name.empty()) continue;
       auto f = mock_fault_from_string(name);
       if (!f) return script_error("unknown fault '" + std::string(name) + "' in faults");
-      b.random_faults.push_back(*f);
+      faults.push_back(*f);
     }
+    b.random_faults = std::move(faults);
   } else if (key == "fault_rate") {
     auto v = number<double>(key, value);
     if (!v) return Unexpected(v.error());

@@ -139,8 +139,8 @@ int single_match(MatchState* ms, const char* s, const char* p, const char* ep) {
 const char* match_balance(MatchState* ms, const char* s, const char* p) {
   if (p >= ms->p_end - 1) luaL_error(ms->L, "malformed pattern (missing arguments to '%%b')");
   if (*s != *p) return nullptr;
-  const int b = *p;
-  const int e = *(p + 1);
+  const char b = *p;
+  const char e = *(p + 1);
   int cont = 1;
   while (++s < ms->src_end) {
     tick(ms);
@@ -382,7 +382,7 @@ int str_find_aux(lua_State* L, bool find) {
     settle(&ms);
     if (s2) {
       lua_pushinteger(L, (s2 - s) + 1);
-      lua_pushinteger(L, static_cast<lua_Integer>((s2 - s) + static_cast<ptrdiff_t>(lp)));
+      lua_pushinteger(L, static_cast<lua_Integer>(s2 - s) + static_cast<lua_Integer>(lp));
       return 2;
     }
   } else {
@@ -537,7 +537,8 @@ int str_gsub(lua_State* L) {
       changed = add_value(&ms, &b, src, e, tr) | changed;
       src = lastmatch = e;
     } else if (src < ms.src_end) {
-      luaL_addchar(&b, *src++);
+      // src is never null: luaL_checklstring raises rather than return null.
+      luaL_addchar(&b, *src++);  // NOLINT(clang-analyzer-core.NullDereference)
     } else {
       break;
     }

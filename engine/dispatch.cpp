@@ -49,10 +49,10 @@ CallOutcome outcome_of(FailureKind kind) {
 
 class Operation : public std::enable_shared_from_this<Operation> {
  public:
-  Operation(net::any_io_executor ex, std::shared_ptr<CircuitBreakers> breakers,
+  Operation(const net::any_io_executor& ex, std::shared_ptr<CircuitBreakers> breakers,
             std::shared_ptr<const DispatchOptions> options, DispatchRequest request,
             std::vector<DispatchTarget> targets, Dispatcher::DoneFn done)
-      : strand_(net::make_strand(std::move(ex))),
+      : strand_(net::make_strand(ex)),
         timer_(strand_),
         breakers_(std::move(breakers)),
         options_(std::move(options)),

@@ -156,12 +156,12 @@ Result<void> EngineImpl::decide_into(const Request& request, Decision& out) cons
 }
 
 void EngineImpl::async_complete(Request request, DoneFn done, std::shared_ptr<Cancellation> cancel) {
-  start_request(core_, std::move(request), nullptr, std::move(done), std::move(cancel));
+  start_request(core_, std::move(request), nullptr, std::move(done), cancel);
 }
 
 void EngineImpl::async_stream(Request request, DeltaFn on_delta, DoneFn done, std::shared_ptr<Cancellation> cancel) {
   if (!on_delta) on_delta = [](const nlohmann::json&) {};
-  start_request(core_, std::move(request), std::move(on_delta), std::move(done), std::move(cancel));
+  start_request(core_, std::move(request), std::move(on_delta), std::move(done), cancel);
 }
 
 Result<Response> EngineImpl::wait_for(Request request, DeltaFn on_delta) {

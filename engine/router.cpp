@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/json_depth.hpp"
 #include "engine/spend_cost.hpp"
 #include "engine/tokens.hpp"
 
@@ -144,6 +145,9 @@ Result<void> decide(const std::shared_ptr<const PolicySet>& set_ptr, const Signa
   // Normalize and check the request.
   if (req.team.empty()) return request_error("the request has no team; set Request::team");
   if (!req.body.is_object()) return request_error("the request body must be a JSON object");
+  if (nested_deeper_than(req.body, kMaxBodyDepth))
+    return request_error("the request body is nested more than " + std::to_string(kMaxBodyDepth) +
+                         " levels deep");
   if (!req.input_tokens) {
     auto messages = req.body.find("messages");
     if (messages == req.body.end() || !messages->is_array() || messages->empty())

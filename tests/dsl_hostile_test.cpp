@@ -15,10 +15,10 @@
 // normal request correctly, so no attack poisons the states or threads it
 // ran on. A new file is a new case.
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include "request_support.hpp"
 
@@ -44,14 +44,17 @@ Attack read_attack(const fs::path& path) {
   Attack a;
   a.name = path.filename().string();
   a.text.assign(std::istreambuf_iterator<char>(in), {});
+  // Parsed by hand: <regex> trips GCC 12's -Wmaybe-uninitialized under the sanitizers.
   const std::string first = a.text.substr(0, a.text.find('\n'));
-  static const std::regex header(R"(^-- (.+) => (load|request|serves): (.+)$)");
-  std::smatch m;
-  if (!std::regex_match(first, m, header))
+  const auto arrow = first.find(" => ");
+  const auto colon = arrow == std::string::npos ? arrow : first.find(": ", arrow);
+  if (first.rfind("-- ", 0) != 0 || colon == std::string::npos)
     FAIL(a.name << ": the first line must read '-- <what it tries> => load|request|serves: <outcome>'");
-  a.tries = m[1];
-  a.kind = m[2];
-  a.expected = m[3];
+  a.tries = first.substr(3, arrow - 3);
+  a.kind = first.substr(arrow + 4, colon - arrow - 4);
+  a.expected = first.substr(colon + 2);
+  if (a.kind != "load" && a.kind != "request" && a.kind != "serves")
+    FAIL(a.name << ": unknown outcome '" << a.kind << "' (load, request or serves)");
   return a;
 }
 
@@ -113,8 +116,14 @@ void check_policy_error(const Error& e, const Attack& a) {
   INFO("the error: " << e.what());
   CHECK(e.category() == ErrorCategory::policy);
   // "file:line: ", or "file: " for a memory error, which Lua cannot place.
-  const std::regex cites("^" + std::regex_replace(a.name, std::regex(R"([.])"), R"(\.)") + R"((:\d+)?: .+)");
-  CHECK(std::regex_search(e.message(), cites));
+  const std::string& m = e.message();
+  bool cites = m.rfind(a.name + ":", 0) == 0;
+  if (cites) {
+    std::size_t i = a.name.size() + 1;
+    while (i < m.size() && std::isdigit(static_cast<unsigned char>(m[i]))) ++i;
+    cites = m.compare(i, 2, ": ") == 0 || (i == a.name.size() + 1 && m.compare(i, 1, " ") == 0);
+  }
+  CHECK(cites);
   CHECK(e.message().find(a.expected) != std::string::npos);
 }
 

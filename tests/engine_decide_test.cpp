@@ -172,6 +172,26 @@ TEST_CASE("malformed requests are bad_request errors", "[decide]") {
   CHECK(e->decide(from_body)->candidates[0].max_output == 123);
 }
 
+TEST_CASE("a body nested past the depth bound is refused instead of overflowing the stack", "[decide]") {
+  TestEngine e(kPolicy);
+  // 100,000 levels: the recursive walkers (dump, token estimate, cache key)
+  // would overflow the stack long before the end.
+  Request deep = chat("a", "x");
+  nlohmann::json nest = "bottom";
+  for (int i = 0; i < 100'000; ++i) nest = nlohmann::json::array({std::move(nest)});
+  deep.body["metadata"] = std::move(nest);
+  auto d = e->decide(deep);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().category() == ErrorCategory::bad_request);
+  CHECK(d.error().message() == "the request body is nested more than 128 levels deep");
+  // At the bound it is an ordinary request.
+  Request fine = chat("a", "x");
+  nlohmann::json shallow = "bottom";
+  for (int i = 0; i < 120; ++i) shallow = nlohmann::json::array({std::move(shallow)});
+  fine.body["metadata"] = std::move(shallow);
+  CHECK(e->decide(fine).ok());
+}
+
 TEST_CASE("decide_into reuses the decision and its capacity", "[decide]") {
   TestEngine e(kPolicy);
   Decision d;

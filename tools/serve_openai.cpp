@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "engine/json_depth.hpp"
 #include "engine/spend_window.hpp"
 #include "tools/serve_tags.hpp"
 
@@ -12,7 +13,6 @@ namespace {
 
 constexpr std::size_t kMaxRequestId = 128;
 constexpr std::size_t kMaxUser = 128;
-constexpr int kMaxBodyDepth = 128;
 
 bool safe_id(std::string_view id) {
   return !id.empty() && id.size() <= kMaxRequestId && std::all_of(id.begin(), id.end(), [](unsigned char c) {
@@ -83,10 +83,10 @@ Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& k
   // recursively, and a body of 1 MB of '[' would overflow their stack.
   bool too_deep = false;
   r.body = nlohmann::json::parse(http.body, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    too_deep = too_deep || depth > kMaxBodyDepth;
+    too_deep = too_deep || depth > engine::kMaxBodyDepth;
     return !too_deep;
   }, false);
-  if (too_deep) return bad("The JSON body of your request is nested more than " + std::to_string(kMaxBodyDepth) + " levels deep.");
+  if (too_deep) return bad("The JSON body of your request is nested more than " + std::to_string(engine::kMaxBodyDepth) + " levels deep.");
   if (r.body.is_discarded()) return bad("We could not parse the JSON body of your request: it is not valid JSON.");
   if (!r.body.is_object()) return bad("The request body must be a JSON object.");
   const auto messages = r.body.find("messages");
