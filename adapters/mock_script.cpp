@@ -258,7 +258,10 @@ Expected<void> apply_mock_json(const json& spec, MockBehavior& behavior) {
     std::string text = value.is_string() ? value.get<std::string>() : value.dump();
     if (value.is_array()) {  // "faults": ["reset", "hang"]
       text.clear();
-      for (const auto& item : value) text += (text.empty() ? "" : ",") + item.get<std::string>();
+      for (const auto& item : value) {
+        if (!item.is_string()) return script_error(key + ": a list of names is wanted");
+        text += (text.empty() ? "" : ",") + item.get<std::string>();
+      }
     }
     if (auto r = apply_key(key, text, behavior); !r) return r;
   }
@@ -283,9 +286,13 @@ Expected<MockRequest> parse_mock_request(ApiKind api, std::string_view body) {
     return bad("messages: a non-empty array is required");
   }
   if (api == ApiKind::anthropic && !j.contains("max_tokens")) return bad("max_tokens: Field required");
-  r.stream = j.value("stream", false);
+  if (auto s = j.find("stream"); s != j.end() && !s->is_null()) {
+    if (!s->is_boolean()) return bad("stream: must be a boolean");
+    r.stream = s->get<bool>();
+  }
   if (auto so = j.find("stream_options"); so != j.end() && so->is_object()) {
-    r.include_usage = so->value("include_usage", false);
+    auto iu = so->find("include_usage");
+    r.include_usage = iu != so->end() && iu->is_boolean() && iu->get<bool>();
   }
   std::size_t bytes = 0;
   int64_t overhead = 0;
@@ -295,7 +302,7 @@ Expected<MockRequest> parse_mock_request(ApiKind api, std::string_view body) {
     const std::string text = text_of(m.value("content", json()));
     bytes += text.size();
     overhead += 4;  // role and framing tokens, as chat templates add them
-    if (m.value("role", "") == "user") r.last_user_text = text;
+    if (auto role = m.find("role"); role != m.end() && *role == "user") r.last_user_text = text;
   }
   r.prompt_tokens = estimate_mock_tokens(bytes) + overhead;
   return r;

@@ -9,6 +9,7 @@
 #include "engine/cache_replay.hpp"
 #include "engine/ledger_row.hpp"
 #include "engine/spend_cost.hpp"
+#include "engine/stream_options.hpp"
 
 namespace tollgate::engine {
 namespace {
@@ -117,8 +118,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     response_.route = std::string(decision_.route);
     if (on_delta_) {
       ReplayOptions ro;
-      const auto& so = req_.body.contains("stream_options") ? req_.body["stream_options"] : nlohmann::json();
-      ro.include_usage = so.is_object() && so.value("include_usage", false);
+      ro.include_usage = wants_stream_usage(req_);
       for (const auto& chunk : replay_chunks(response_.body, ro)) on_delta_(chunk);
     }
     const int64_t now = core_->now_ms();

@@ -6,6 +6,7 @@
 
 #include "engine/json_depth.hpp"
 #include "engine/spend_cost.hpp"
+#include "engine/stream_options.hpp"
 #include "engine/tokens.hpp"
 
 namespace tollgate::engine {
@@ -153,6 +154,7 @@ Result<void> decide(const std::shared_ptr<const PolicySet>& set_ptr, const Signa
     if (messages == req.body.end() || !messages->is_array() || messages->empty())
       return request_error("the request body needs a non-empty \"messages\" array");
   }
+  if (auto problem = stream_options_problem(req.body)) return request_error(*problem);
   const int64_t max_tokens = max_tokens_of(req);
   if (max_tokens < 0) return request_error("max_tokens must be positive");
   const int64_t input_tokens = input_tokens_of(req);

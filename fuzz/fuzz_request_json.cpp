@@ -15,6 +15,7 @@
 
 #include "adapters/wire_format.hpp"
 #include "engine/cache_key.hpp"
+#include "engine/stream_options.hpp"
 #include "engine/tokens.hpp"
 #include "fuzz/fuzz_check.hpp"
 #include "tools/serve_openai.hpp"
@@ -94,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   FUZZ_CHECK(request->team == "team-a");
   FUZZ_CHECK(body.is_object() && !body.contains("metadata"));
   FUZZ_CHECK(body["messages"].is_array() && !body["messages"].empty());
-  (void)tollgate::tools::wants_stream_usage(*request);
+  (void)tollgate::engine::wants_stream_usage(*request);
 
   const int64_t tokens = tollgate::engine::estimate_request_tokens(body);
   FUZZ_CHECK(tokens >= 7);  // one message's framing plus the reply primer, at least

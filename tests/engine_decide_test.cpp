@@ -192,6 +192,23 @@ TEST_CASE("a body nested past the depth bound is refused instead of overflowing 
   CHECK(e->decide(fine).ok());
 }
 
+TEST_CASE("stream_options of the wrong shape is a bad request, not an exception later", "[decide]") {
+  TestEngine e(kPolicy);
+  Request odd = chat("a", "x");
+  odd.stream = true;
+  odd.body["stream_options"] = {{"include_usage", 3}};
+  auto d = e->decide(odd);
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().category() == ErrorCategory::bad_request);
+  CHECK(d.error().message() == "'stream_options.include_usage' must be true or false");
+  odd.body["stream_options"] = "yes";
+  CHECK(e->decide(odd).error().message() == "'stream_options' must be an object");
+  odd.body["stream_options"] = {{"include_usage", true}};
+  CHECK(e->decide(odd).ok());
+  odd.body["stream_options"] = nullptr;
+  CHECK(e->decide(odd).ok());
+}
+
 TEST_CASE("decide_into reuses the decision and its capacity", "[decide]") {
   TestEngine e(kPolicy);
   Decision d;

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/stream_options.hpp"
 #include "tools/serve_errors.hpp"
 #include "tools/serve_keys.hpp"
 #include "tools/serve_metrics.hpp"
@@ -123,7 +124,7 @@ TEST_CASE("serve chat_request: the key picks the team, tags, id and cache contro
   REQUIRE(with_user.ok());
   CHECK(with_user->user == "u7");
   CHECK(with_user->stream);
-  CHECK(wants_stream_usage(*with_user));
+  CHECK(engine::wants_stream_usage(*with_user));
 
   const KeyInfo& key = *k.find_bearer("Bearer tg-support-key");
   CHECK(chat_request(chat_http("{\"messages\": ["), key).error().category() == ErrorCategory::bad_request);
@@ -131,6 +132,16 @@ TEST_CASE("serve chat_request: the key picks the team, tags, id and cache contro
   CHECK_FALSE(chat_request(chat_http(R"({"messages": []})"), key).ok());
   CHECK_FALSE(chat_request(chat_http(R"({"messages": [{}]})", {{"x-request-id", "has space"}}), key).ok());
   CHECK_FALSE(chat_request(chat_http(R"({"messages": [{}]})", {{"x-tollgate-cache", "sometimes"}}), key).ok());
+
+  // stream_options of the wrong type is refused up front (the fuzzer found a
+  // number in include_usage reaching a reader that wanted a boolean).
+  auto odd_usage = chat_request(chat_http(R"({"messages": [{}], "stream": true, "stream_options": {"include_usage": 3}})"), key);
+  REQUIRE_FALSE(odd_usage.ok());
+  CHECK(odd_usage.error().message().find("include_usage") != std::string::npos);
+  CHECK_FALSE(chat_request(chat_http(R"({"messages": [{}], "stream_options": "yes"})"), key).ok());
+  auto null_options = chat_request(chat_http(R"({"messages": [{}], "stream_options": null})"), key);
+  REQUIRE(null_options.ok());
+  CHECK_FALSE(engine::wants_stream_usage(*null_options));
 }
 
 TEST_CASE("serve wire shapes: SSE framing, usage chunk, query parameters, spend") {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine_impl.hpp"
+#include "engine/stream_options.hpp"
 #include "tools/serve_errors.hpp"
 #include "tools/serve_openai.hpp"
 #include "tools/serve_tags.hpp"
@@ -122,7 +123,7 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
   call->user = req->user;
   call->tags = req->tags;
   call->stream = req->stream;
-  call->wants_usage = wants_stream_usage(*req);
+  call->wants_usage = engine::wants_stream_usage(*req);
   call->request_id = req->id;
   if (options_.log_prompts) call->messages = req->body["messages"];
 

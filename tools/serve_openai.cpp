@@ -6,6 +6,7 @@
 
 #include "engine/json_depth.hpp"
 #include "engine/spend_window.hpp"
+#include "engine/stream_options.hpp"
 #include "tools/serve_tags.hpp"
 
 namespace tollgate::tools {
@@ -114,6 +115,7 @@ Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& k
     if (!s->is_boolean() && !s->is_null()) return bad("'stream' must be true or false.");
     r.stream = s->is_boolean() && s->get<bool>();
   }
+  if (auto problem = engine::stream_options_problem(r.body)) return bad(*problem + ".");
   if (auto id = http.header("x-request-id"); !id.empty()) {
     if (!safe_id(id)) return bad("x-request-id: up to 128 letters, digits, '-', '_', '.' or ':'");
     r.id = std::string(id);
@@ -122,11 +124,6 @@ Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& k
     if (auto ok = parse_cache_header(cc, r.cache); !ok.ok()) return ok.error();
   }
   return r;
-}
-
-bool wants_stream_usage(const Request& request) {
-  auto so = request.body.find("stream_options");
-  return so != request.body.end() && so->is_object() && so->value("include_usage", false);
 }
 
 std::string sse_data(const nlohmann::json& chunk) {

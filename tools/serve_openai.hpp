@@ -26,9 +26,6 @@ namespace tollgate::tools {
 // bad_request for a body that is not a chat-completions object.
 Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& key);
 
-// Whether the caller asked for a final usage chunk (stream_options.include_usage).
-bool wants_stream_usage(const Request& request);
-
 // One SSE event: "data: <json>\n\n".
 std::string sse_data(const nlohmann::json& chunk);
 inline constexpr std::string_view kSseDone = "data: [DONE]\n\n";
