@@ -4,6 +4,8 @@
 # (new inputs go to a temporary directory; the checked-in corpus never grows).
 #   scripts/fuzz.sh [seconds-per-target]     default 60
 #   FUZZ_TARGETS="sse cache_key" scripts/fuzz.sh 30    a subset
+#   TOLLGATE_FUZZ_SEED=7 scripts/fuzz.sh               a fixed seed (CI uses one,
+#       so a CI run is reproducible; leave it unset for fresh random runs)
 # Prints one line per target; exits non-zero if any target found a crash,
 # a timeout (hang), a leak or an out-of-memory, naming the input that did it.
 # A found input belongs in tests/fuzz/<name>/crash-<what> once fixed: the
@@ -13,6 +15,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 targets="${FUZZ_TARGETS:-request_json sse openai_response anthropic_response policy_loader cache_key}"
 dir=build-fuzz
+seed="${TOLLGATE_FUZZ_SEED:-}"
 
 CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOLLGATE_WERROR=ON \
   -DTOLLGATE_BUILD_FUZZ=ON -DTOLLGATE_BUILD_TESTS=OFF -DTOLLGATE_BUILD_TOOLS=OFF -DTOLLGATE_BUILD_BENCH=OFF >/dev/null
@@ -31,7 +34,7 @@ for t in $targets; do
   # -artifact_prefix: a crashing input lands in found/ (crash-*, timeout-*,
   # leak-*, oom-*). -fork is avoided: one process keeps the numbers honest.
   "$dir/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
-    -artifact_prefix="$work/$t/found/" -print_final_stats=1 \
+    -artifact_prefix="$work/$t/found/" -print_final_stats=1 ${seed:+-seed="$seed"} \
     "$work/$t/corpus" >"$log" 2>&1 || status=$?
   runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   speed="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
@@ -42,7 +45,7 @@ for t in $targets; do
     result="FAILED (exit $status)${artifact:+: $artifact}"
     failed=1
   fi
-  printf 'fuzz %-20s %5ss  runs %-10s %6s exec/s  %s\n' "$t" "$seconds" "${runs:-?}" "${speed:-?}" "$result"
+  printf 'fuzz %-20s %5ss  seed %-10s runs %-10s %6s exec/s  %s\n' "$t" "$seconds" "${seed:-random}" "${runs:-?}" "${speed:-?}" "$result"
   if [ "$result" != ok ]; then
     # The sanitizer's report, for the CI log.
     grep -E 'ERROR|SUMMARY|invariant failed|Test unit written|==[0-9]+==' "$log" | head -20 || true
