@@ -68,11 +68,25 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
         auto joined = core_->flights.join(*cache_key_);
         if (auto* follower = std::get_if<SingleFlight::Follower>(&joined)) {
           // The same request is in flight: wait for its answer. If it fails
-          // (errors are never shared or cached), make our own call.
+          // (errors are never shared or cached), make our own call. Our own
+          // cancellation ends the wait at once; the flight goes on for the
+          // others. Whichever comes first settles the wait.
           auto self = shared_from_this();
+          if (cancel_) {
+            std::weak_ptr<RequestOp> weak = self;  // no cycle through the signal
+            follower_cancel_ticket_ = cancel_->set_handler([weak] {
+              if (auto op = weak.lock())
+                op->on_io([](RequestOp& o) {
+                  if (!o.follower_settled_.exchange(true))
+                    o.fail(Error(ErrorCategory::cancelled, "cancelled by the caller"));
+                });
+            });
+          }
           follower->on_complete([self](const FlightResult& r) {
             CachedPtr value = r.ok() ? *r : nullptr;
             self->on_io([value](RequestOp& op) {
+              if (op.follower_settled_.exchange(true)) return;  // cancelled first
+              if (op.cancel_) op.cancel_->clear(op.follower_cancel_ticket_);
               if (value) op.answer_from_cache(value);
               else op.proceed();
             });
@@ -395,6 +409,9 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
   std::vector<LedgerRow> rows_;
   std::optional<CacheKey> cache_key_;
   std::optional<SingleFlight::Leader> leader_;
+  // A follower's wait ends once: by the flight's outcome or by cancellation.
+  std::atomic<bool> follower_settled_{false};
+  uint64_t follower_cancel_ticket_ = 0;
   CachedPtr cached_;
   Response response_;
   std::optional<Error> error_;

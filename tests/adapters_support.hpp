@@ -18,6 +18,7 @@
 
 #include "adapters/mock_server.hpp"
 #include "adapters/provider.hpp"
+#include "test_support.hpp"
 
 namespace tollgate::test {
 
@@ -126,15 +127,6 @@ inline std::string content_of(const json& completion) {
   return c.is_string() ? c.get<std::string>() : std::string();
 }
 
-// Waits for a condition polled on this thread, up to kDeadline.
-template <typename F>
-bool eventually(F&& condition) {
-  const auto until = std::chrono::steady_clock::now() + kDeadline;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(2ms);  // polling interval, not a synchronisation
-  }
-  return true;
-}
+using testing::eventually;  // waits for a condition, tests/test_support.hpp
 
 }  // namespace tollgate::test

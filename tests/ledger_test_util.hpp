@@ -12,28 +12,11 @@
 #include <thread>
 
 #include "engine/ledger_row.hpp"
+#include "test_support.hpp"
 
 namespace tollgate::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tollgate-ledger-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+// TempDir and eventually() come from test_support.hpp.
 
 inline engine::LedgerRow make_row(const std::string& request_id, int64_t time_ms, Money cost,
                                   const std::string& team = "support") {
@@ -55,17 +38,6 @@ inline engine::LedgerRow make_row(const std::string& request_id, int64_t time_ms
   r.latency_ms = 420;
   r.ttft_ms = 90;
   return r;
-}
-
-// Polls `done` until it holds or a minute passes (a loaded CI machine is
-// slow, never that slow). Returns whether it held.
-inline bool eventually(const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
 }
 
 // A plain SQLite connection for checking what the ledger wrote.

@@ -99,6 +99,40 @@ TEST_CASE("100 identical concurrent requests make exactly 1 upstream call", "[re
   CHECK(m.mock->calls("gpt-4o-mini") == 1);
 }
 
+TEST_CASE("a duplicate waiting on an identical request in flight stops at its own cancel", "[request][cache][concurrency]") {
+  MockedEngine m(kPolicy);
+  adapters::MockBehavior stuck;
+  stuck.fault = MockFault::hang;  // the leader's call stays in flight until it is cancelled
+  m.mock->script("gpt-4o-mini", stuck);
+  auto call = [&](const std::shared_ptr<Cancellation>& cancel) {
+    auto done = std::make_shared<std::promise<Result<Response>>>();
+    m.api().async_complete(faq("a"), [done](Result<Response> r) { done->set_value(std::move(r)); }, cancel);
+    return done->get_future();
+  };
+  auto leader_cancel = Cancellation::make();
+  struct CancelOnExit {  // a failed REQUIRE must not leave the engine waiting on a hung call
+    std::shared_ptr<Cancellation> c;
+    ~CancelOnExit() { c->cancel(); }
+  } cancel_on_exit{leader_cancel};
+  auto leader = call(leader_cancel);
+  REQUIRE(eventually([&] { return m.mock->calls("gpt-4o-mini") == 1; }));  // the flight is up
+
+  auto follower_cancel = Cancellation::make();
+  auto follower = call(follower_cancel);
+  follower_cancel->cancel();
+  REQUIRE(follower.wait_for(std::chrono::minutes(1)) == std::future_status::ready);
+  auto res = follower.get();
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.error().category() == ErrorCategory::cancelled);
+  CHECK(m.mock->calls("gpt-4o-mini") == 1);  // it made no call of its own
+  CHECK(leader.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);  // the flight goes on
+
+  leader_cancel->cancel();
+  REQUIRE(leader.wait_for(std::chrono::minutes(1)) == std::future_status::ready);
+  CHECK(leader.get().error().category() == ErrorCategory::cancelled);
+  for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
+}
+
 TEST_CASE("errors are never cached", "[request][cache]") {
   MockedEngine m(kPolicy);
   m.mock->script("gpt-4o-mini", fault(MockFault::bad_request));

@@ -1,12 +1,14 @@
-// Helpers shared by the tests: temporary directories that clean up, and
-// writing files into them.
+// Helpers shared by the tests: temporary directories that clean up, writing
+// files into them, and waiting for a condition.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 
 #include <unistd.h>
 
@@ -40,5 +42,17 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Polls `condition` on this thread until it holds or a minute passes (a
+// loaded CI machine is slow, never that slow). Returns whether it held.
+template <typename F>
+bool eventually(F&& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling interval, not a synchronisation
+  }
+  return true;
+}
 
 }  // namespace tollgate::testing
