@@ -2,8 +2,38 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 namespace tollgate {
+namespace {
+
+// A breaker's key, provider '\x1f' model (a unit separator cannot appear in
+// either name), built on the stack when it fits, as every real name does:
+// the router asks after every candidate of every decision, and a decision
+// must not allocate.
+class BreakerKey {
+ public:
+  BreakerKey(std::string_view provider, std::string_view model) {
+    const std::size_t n = provider.size() + 1 + model.size();
+    if (n > sizeof(buf_)) heap_.resize(n);
+    char* p = n > sizeof(buf_) ? heap_.data() : buf_;
+    std::memcpy(p, provider.data(), provider.size());
+    p[provider.size()] = '\x1f';
+    std::memcpy(p + provider.size() + 1, model.data(), model.size());
+    view_ = std::string_view(p, n);
+  }
+  BreakerKey(const BreakerKey&) = delete;  // view_ points into this object
+  BreakerKey& operator=(const BreakerKey&) = delete;
+
+  std::string_view view() const { return view_; }
+
+ private:
+  char buf_[128];
+  std::string heap_;
+  std::string_view view_;
+};
+
+}  // namespace
 
 std::string_view to_string(CircuitState s) noexcept {
   switch (s) {
@@ -23,15 +53,6 @@ CircuitBreakers::CircuitBreakers(CircuitBreakerOptions options, std::function<Cl
       }()),
       now_(now ? std::move(now) : [] { return Clock::now(); }) {}
 
-std::string CircuitBreakers::key(std::string_view provider, std::string_view model) {
-  std::string k;
-  k.reserve(provider.size() + model.size() + 1);
-  k.append(provider);
-  k += '\x1f';  // a unit separator cannot appear in either name
-  k.append(model);
-  return k;
-}
-
 int CircuitBreakers::failures(const Breaker& b) const {
   const uint64_t mask = opts_.window == 64 ? ~uint64_t{0} : (uint64_t{1} << opts_.window) - 1;
   return std::popcount(b.outcomes & mask);
@@ -50,9 +71,10 @@ bool CircuitBreakers::healthy_locked(const Breaker& b) const {
 
 bool CircuitBreakers::allow(std::string_view provider, std::string_view model) {
   std::lock_guard lock(mu_);
-  auto it = breakers_.find(key(provider, model));
+  const BreakerKey key(provider, model);
+  auto it = breakers_.find(key.view());
   if (it == breakers_.end()) {
-    breakers_.emplace(key(provider, model), Breaker{});
+    breakers_.emplace(std::string(key.view()), Breaker{});
     return true;
   }
   Breaker& b = it->second;
@@ -74,7 +96,10 @@ bool CircuitBreakers::allow(std::string_view provider, std::string_view model) {
 
 void CircuitBreakers::record(std::string_view provider, std::string_view model, CallOutcome outcome) {
   std::lock_guard lock(mu_);
-  Breaker& b = breakers_[key(provider, model)];
+  const BreakerKey key(provider, model);
+  auto it = breakers_.find(key.view());
+  if (it == breakers_.end()) it = breakers_.emplace(std::string(key.view()), Breaker{}).first;
+  Breaker& b = it->second;
   if (b.state == CircuitState::half_open) {
     b.probe_in_flight = false;
     if (outcome == CallOutcome::success) {
@@ -99,13 +124,15 @@ void CircuitBreakers::record(std::string_view provider, std::string_view model, 
 
 bool CircuitBreakers::healthy(std::string_view provider, std::string_view model) const {
   std::lock_guard lock(mu_);
-  auto it = breakers_.find(key(provider, model));
+  const BreakerKey key(provider, model);
+  auto it = breakers_.find(key.view());
   return it == breakers_.end() || healthy_locked(it->second);
 }
 
 bool CircuitBreakers::healthy(std::string_view provider) const {
   std::lock_guard lock(mu_);
-  const std::string prefix = key(provider, "");
+  const BreakerKey key(provider, "");
+  const std::string_view prefix = key.view();
   bool seen = false;
   for (auto it = breakers_.lower_bound(prefix); it != breakers_.end() && it->first.starts_with(prefix); ++it) {
     seen = true;
@@ -116,7 +143,8 @@ bool CircuitBreakers::healthy(std::string_view provider) const {
 
 CircuitState CircuitBreakers::state(std::string_view provider, std::string_view model) const {
   std::lock_guard lock(mu_);
-  auto it = breakers_.find(key(provider, model));
+  const BreakerKey key(provider, model);
+  auto it = breakers_.find(key.view());
   return it == breakers_.end() ? CircuitState::closed : it->second.state;
 }
 

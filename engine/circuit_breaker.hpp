@@ -73,7 +73,6 @@ class CircuitBreakers {
     Clock::time_point opened_at;
     bool probe_in_flight = false;
   };
-  static std::string key(std::string_view provider, std::string_view model);
   bool healthy_locked(const Breaker& b) const;
   void open(Breaker& b);
   int failures(const Breaker& b) const;

@@ -263,6 +263,27 @@ TEST_CASE("circuit breaker: error rate, a single half-open probe, neutral outcom
   CHECK(cb.healthy("other", "m"));
 }
 
+TEST_CASE("circuit breaker: models are kept apart by provider and name, however long") {
+  CircuitBreakerOptions o;
+  o.consecutive_failures = 1;
+  CircuitBreakers cb(o);
+  // Names past the breaker's on-stack key buffer, and one that is a prefix of another.
+  const std::string long_model(300, 'm');
+  const std::string longer_model = long_model + "x";
+  const std::string long_provider(200, 'p');
+  REQUIRE(cb.allow(long_provider, long_model));
+  cb.record(long_provider, long_model, CallOutcome::failure);
+  CHECK(cb.state(long_provider, long_model) == CircuitState::open);
+  CHECK_FALSE(cb.allow(long_provider, long_model));
+  CHECK(cb.state(long_provider, longer_model) == CircuitState::closed);
+  CHECK(cb.healthy(long_provider, longer_model));
+  CHECK_FALSE(cb.healthy(long_provider));  // every model seen for it is open
+  REQUIRE(cb.allow(long_provider, longer_model));
+  cb.record(long_provider, longer_model, CallOutcome::success);
+  CHECK(cb.healthy(long_provider));
+  CHECK(cb.state("openai", "gpt-4o-mini") == CircuitState::closed);
+}
+
 TEST_CASE("dispatch: cancelling during a backoff ends the request as cancelled") {
   Bench b;
   b.mock->script("up-a", MockBehavior{.fault = MockFault::rate_limit, .retry_after = 8s});
