@@ -1,22 +1,15 @@
-// Helpers shared by the ledger tests: a temporary directory that cleans up
-// after itself, row builders, and a condition wait with a generous deadline.
+// Helpers shared by the ledger tests: row builders and a raw SQLite view of
+// the file (TempDir and eventually() come from test_support.hpp).
 #pragma once
 
 #include <sqlite3.h>
 
-#include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <functional>
 #include <string>
-#include <thread>
 
 #include "engine/ledger_row.hpp"
 #include "test_support.hpp"
 
 namespace tollgate::testing {
-
-// TempDir and eventually() come from test_support.hpp.
 
 inline engine::LedgerRow make_row(const std::string& request_id, int64_t time_ms, Money cost,
                                   const std::string& team = "support") {
