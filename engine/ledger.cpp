@@ -447,9 +447,13 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& path, LedgerOpti
   const char* sync = options.durability == Durability::sync ? "PRAGMA synchronous = FULL"
                                                             : "PRAGMA synchronous = NORMAL";
   if (auto r = db->exec(sync); !r) return r.error();
-  // A 32 MiB page cache keeps the indexes' hot pages in memory between
-  // batches; the default 2 MiB made large batches re-read them.
-  if (auto r = db->exec("PRAGMA cache_size = -32768"); !r) return r.error();
+  // A 4 MiB page cache: every index grows at its right edge (the engine's
+  // request ids start with the time), so a batch touches a few hot pages per
+  // index. A bigger cache only filled with cold pages and grew the process
+  // by its size (32 MiB was most of `tollgate serve`'s memory); ids an
+  // embedder makes up at random cost a page read per row once their index
+  // outgrows this, not more memory.
+  if (auto r = db->exec("PRAGMA cache_size = -4096"); !r) return r.error();
   if (options.max_db_pages > 0) {
     if (auto r = db->exec("PRAGMA max_page_count = " + std::to_string(options.max_db_pages)); !r)
       return r.error();

@@ -1,6 +1,7 @@
 // The request path end to end: Engine::complete / stream / async_* over real
 // HTTP to the mock provider, real spend caps, a real SQLite ledger.
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <thread>
 
@@ -235,6 +236,36 @@ TEST_CASE("200 concurrent requests from 8 threads: all answered, nothing left re
   for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
   REQUIRE(m.api().flush().ok());
   CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'ok'") == 200);
+  CHECK(m.ledger_int("SELECT count(DISTINCT request_id) FROM attempts") == 200);
+}
+
+// Ids start with the time so the ledger's (request_id, attempt) index grows
+// at its right edge; the 16 random digits after it keep them unique.
+TEST_CASE("request ids start with their time in ms and sort by arrival", "[request]") {
+  MockedEngine m(kPolicy);
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  std::string previous;
+  for (int i = 0; i < 5; ++i) {
+    const int64_t before = now_ms();
+    auto res = m.api().complete(chat("support", "hi " + std::to_string(i)));
+    const int64_t after = now_ms();
+    REQUIRE(res.ok());
+    const std::string& id = res->request_id;
+    REQUIRE(id.size() == 3 + 12 + 16);
+    CHECK(id.rfind("tg-", 0) == 0);
+    CHECK(id.find_first_not_of("0123456789abcdef", 3) == std::string::npos);
+    const int64_t stamped = std::stoll(id.substr(3, 12), nullptr, 16);
+    CHECK(stamped >= before);
+    CHECK(stamped <= after);
+    // Later requests never sort before earlier ones: the time prefix only
+    // grows (equal within one millisecond, where the random part decides).
+    if (!previous.empty()) CHECK(id.substr(0, 15) >= previous.substr(0, 15));
+    previous = id;
+  }
 }
 
 TEST_CASE("keys given to the engine never reach errors or the ledger", "[request]") {
