@@ -3,8 +3,9 @@
 // HTTP transport).
 //
 // Signals: SIGTERM / SIGINT stop accepting, let requests in flight finish
-// (up to --grace-ms), flush the ledger and exit 0. SIGHUP reloads the policy;
-// a broken one is refused and logged, and the running one keeps serving.
+// (up to --grace-ms), flush the ledger and exit 0. SIGHUP reloads the policy
+// and the keys file, each on its own: a broken one is refused and logged, and
+// the running one keeps serving.
 // The signals are blocked in every thread and taken by sigwait() here, so
 // no handler runs in an async-signal context.
 #include <atomic>
@@ -151,9 +152,19 @@ int cmd_serve(const Args& in) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      auto r = (*engine)->reload();
-      nlohmann::json line = {{"event", "reload"}, {"ok", r.ok()}};
-      if (!r.ok()) line["error"] = r.error().what();
+      // The policy and the keys file are reloaded each on its own: a broken
+      // one is refused (its error logged) and the running one stays.
+      auto policy = (*engine)->reload();
+      auto fresh_keys = KeyTable::load(keys_path);
+      nlohmann::json line = {{"event", "reload"}, {"ok", policy.ok() && fresh_keys.ok()},
+                             {"policy_ok", policy.ok()}, {"keys_ok", fresh_keys.ok()}};
+      if (!policy.ok()) line["error"] = policy.error().what();
+      if (fresh_keys.ok()) {
+        app->replace_keys(std::move(*fresh_keys));
+      } else {
+        line["keys_error"] = fresh_keys.error().message();
+      }
+      line["keys"] = app->key_count();
       (*log)->write(std::move(line));
       continue;
     }

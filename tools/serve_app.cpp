@@ -66,7 +66,18 @@ nlohmann::json whole_as_chunk(const Response& r) {
 }  // namespace
 
 ServeApp::ServeApp(Engine& engine, KeyTable keys, RequestLog& log, ServeAppOptions options)
-    : engine_(engine), keys_(std::move(keys)), log_(log), options_(options) {}
+    : engine_(engine), keys_(std::make_shared<const KeyTable>(std::move(keys))), log_(log), options_(options) {}
+
+std::shared_ptr<const KeyTable> ServeApp::current_keys() const {
+  std::lock_guard lock(keys_mu_);
+  return keys_;
+}
+
+void ServeApp::replace_keys(KeyTable keys) {
+  auto fresh = std::make_shared<const KeyTable>(std::move(keys));
+  std::lock_guard lock(keys_mu_);
+  keys_.swap(fresh);  // the old table is freed outside the lock, by the last request holding it
+}
 
 void ServeApp::handle(HttpRequest http, std::shared_ptr<Responder> out) {
   const auto start = Clock::now();
@@ -96,7 +107,10 @@ void ServeApp::handle(HttpRequest http, std::shared_ptr<Responder> out) {
     out->respond(error_response(e));
   };
   if (!known) return refuse(not_found(path), nullptr);
-  const KeyInfo* key = keys_.find_bearer(http.header("authorization"));
+  // Held until handle() returns: `key` points into this table, and a SIGHUP
+  // may replace the app's table meanwhile.
+  const std::shared_ptr<const KeyTable> keys = current_keys();
+  const KeyInfo* key = keys->find_bearer(http.header("authorization"));
   if (!key) return refuse(invalid_api_key(), nullptr);
 
   if (chat_path) {

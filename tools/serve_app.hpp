@@ -18,6 +18,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "adapters/gateway_server.hpp"
@@ -40,6 +41,11 @@ class ServeApp {
 
   void handle(adapters::HttpRequest request, std::shared_ptr<adapters::Responder> out);
 
+  // Swaps the key table (SIGHUP): requests that already have their key
+  // finish with it, later ones see the new table. Any thread.
+  void replace_keys(KeyTable keys);
+  std::size_t key_count() const { return current_keys()->size(); }
+
   // GET /healthz turns 503 so load balancers drain the instance.
   void set_stopping() { stopping_ = true; }
   // Extra Prometheus text appended to /metrics (e.g. open connections).
@@ -58,8 +64,11 @@ class ServeApp {
   // Log line and metrics for a chat request that ended (ok or not).
   void account(const Call& call, int status, const Response* response, const std::string* error) ;
 
+  std::shared_ptr<const KeyTable> current_keys() const;
+
   Engine& engine_;
-  const KeyTable keys_;
+  mutable std::mutex keys_mu_;
+  std::shared_ptr<const KeyTable> keys_;  // guarded by keys_mu_; replaced whole, never changed
   RequestLog& log_;
   const ServeAppOptions options_;
   Metrics metrics_;

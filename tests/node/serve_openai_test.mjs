@@ -63,12 +63,12 @@ async function startMock(extra = []) {
   return { ...p, url };
 }
 
-async function startGateway(mockUrl, name) {
+async function startGateway(mockUrl, name, keys = keysPath) {
   const policyPath = join(dir, `${name}_policy.lua`);
   copyFileSync(join(SOURCE, 'tests/data/serve_policy.lua'), policyPath);
   const ledger = join(dir, `${name}.db`);
   const log = join(dir, `${name}.log`);
-  const p = startProcess(TOLLGATE, ['serve', '--policy', policyPath, '--keys', keysPath, '--listen', '127.0.0.1:0',
+  const p = startProcess(TOLLGATE, ['serve', '--policy', policyPath, '--keys', keys, '--listen', '127.0.0.1:0',
     '--ledger', ledger, '--log', log, '--upstream', `*=${mockUrl}`], /listening on (http:\S+)/);
   const [, url] = await p.ready;
   return { ...p, url, ledger, log, policyPath, logLines: () => readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) };
@@ -217,6 +217,41 @@ test('SIGHUP with a broken policy keeps the old one serving', async () => {
   assert.match(line.error, /gpt-5o-typo/);
   const r = await client(gw).chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'still there?' }], max_tokens: 20 });
   assert.match(r.choices[0].message.content, /Mock answer from gpt-4o-mini/);
+});
+
+test('SIGHUP reloads the keys file: new keys work, removed ones are 401, a broken file keeps the old keys', async () => {
+  const ownKeys = join(dir, 'reload_keys.json');
+  writeFileSync(ownKeys, JSON.stringify({ keys: [{ key: 'tg-old-key', team: 'support' }] }));
+  const g = await startGateway(mock.url, 'keys_reload', ownKeys);
+  const ask = (key) => client(g, key).chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 });
+  const reloads = () => g.logLines().filter((l) => l.event === 'reload');
+  try {
+    await ask('tg-old-key');
+    await assert.rejects(ask('tg-new-key'), (e) => e.status === 401);
+
+    writeFileSync(ownKeys, JSON.stringify({ keys: [{ key: 'tg-new-key', team: 'support', user: 'rotated' }] }));
+    g.child.kill('SIGHUP');
+    const first = await waitFor('the first reload line', () => reloads()[0]);
+    assert.equal(first.ok, true);
+    assert.equal(first.keys_ok, true);
+    assert.equal(first.keys, 1);
+    await ask('tg-new-key');
+    await assert.rejects(ask('tg-old-key'), (e) => e.status === 401);
+
+    // A broken file is refused; the keys loaded last keep working, and the
+    // error names the problem without printing any key.
+    writeFileSync(ownKeys, '{"keys": [{"key": "tg-half-written", ');
+    g.child.kill('SIGHUP');
+    const second = await waitFor('the second reload line', () => reloads()[1]);
+    assert.equal(second.ok, false);
+    assert.equal(second.policy_ok, true);
+    assert.equal(second.keys_ok, false);
+    assert.match(second.keys_error, /reload_keys\.json/);
+    assert.doesNotMatch(JSON.stringify(second), /tg-half-written|tg-new-key/);
+    await ask('tg-new-key');
+  } finally {
+    assert.equal((await stop(g)).code, 0, g.stderr());
+  }
 });
 
 test('SIGTERM during load loses no acknowledged ledger row', async () => {
