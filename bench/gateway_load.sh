@@ -183,6 +183,18 @@ for conns in 1 32; do
   run_wrk portkey "$conns" "$PORTKEY_URL/v1" "$PORTKEY_HEADERS"
   [[ $conns == 32 ]] && PORTKEY_HWM_KB=$(hwm_kb "$PORTKEY_PID")
 done
+# One connection again with serve moved onto the CPU of wrk and the mock:
+# every hop is then a switch on one CPU, as in the direct run, and the added
+# latency is the gateway's own work, without the wake-ups of an idle vCPU
+# that the split placement adds on a VM (4 cross-CPU hops per request).
+ONE_CPU=
+if [[ -n $CPU_WRK && -n $CPU_GATEWAY && $CPU_WRK == "$CPU_MOCK" ]]; then
+  ONE_CPU=$CPU_WRK
+  taskset -apc "$ONE_CPU" "$SERVE_PID" >/dev/null
+  run_wrk direct1cpu 1 "$MOCK_URL"
+  run_wrk serve1cpu 1 "$SERVE_URL/v1"
+  taskset -apc "$CPU_GATEWAY" "$SERVE_PID" >/dev/null
+fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report ---------------------------------------------------------------
@@ -208,6 +220,9 @@ cat <<EOF
 | via Portkey $PORTKEY_VERSION | 32 | ${R_portkey_32_p50} µs | ${R_portkey_32_p99} µs | $(calc '%.0f' "$R_portkey_32_rps") |
 
 Added latency at 1 connection (gateway minus direct): tollgate serve p50 ${add50_serve} µs, p99 ${add99_serve} µs; Portkey p50 ${add50_pk} µs, p99 ${add99_pk} µs.
+$(if [[ -n $ONE_CPU ]]; then
+  echo "One connection with serve, wrk and the mock all on CPU $ONE_CPU: direct p50 ${R_direct1cpu_1_p50} µs p99 ${R_direct1cpu_1_p99} µs; via serve p50 ${R_serve1cpu_1_p50} µs p99 ${R_serve1cpu_1_p99} µs; added p50 $((R_serve1cpu_1_p50 - R_direct1cpu_1_p50)) µs, p99 $((R_serve1cpu_1_p99 - R_direct1cpu_1_p99)) µs."
+fi)
 Peak RSS (VmHWM) after the 32-connection run: tollgate serve ${rss_mb} MB, Portkey ${pk_rss_mb} MB.
 
 | target (issue #6) | figure | |

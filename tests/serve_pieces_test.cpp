@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/json_depth.hpp"
 #include "engine/stream_options.hpp"
 #include "tools/serve_errors.hpp"
 #include "tools/serve_keys.hpp"
@@ -97,6 +98,34 @@ TEST_CASE("serve errors: engine categories become OpenAI errors with fitting sta
   CHECK(api_error_from(Error(ErrorCategory::policy, "x")).status == 422);
   CHECK(invalid_api_key().status == 401);
   CHECK(json::parse(error_body(invalid_api_key()))["error"]["code"] == "invalid_api_key");
+}
+
+TEST_CASE("serve chat_request: nesting is bounded before the body is parsed, strings do not count") {
+  const KeyTable k = keys();
+  const KeyInfo& key = *k.find_bearer("Bearer tg-support-key");
+  auto body_with = [](int levels, const std::string& text) {
+    return R"({"messages": [{"role": "user", "content": ")" + text + R"("}], "extra": )" +
+           std::string(static_cast<std::size_t>(levels), '[') + "1" + std::string(static_cast<std::size_t>(levels), ']') + "}";
+  };
+  // The body object is one level: 127 more reach the bound of 128 exactly.
+  CHECK(chat_request(chat_http(body_with(127, "hi")), key).ok());
+  auto deep = chat_request(chat_http(body_with(128, "hi")), key);
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().category() == ErrorCategory::bad_request);
+  CHECK(deep.error().message() == "The JSON body of your request is nested more than 128 levels deep.");
+  // A million '[' is refused in one pass, without building anything.
+  CHECK(chat_request(chat_http(std::string(1'000'000, '[')), key).error().message() ==
+        "The JSON body of your request is nested more than 128 levels deep.");
+  // Brackets and escaped quotes inside strings are text, not nesting.
+  const std::string bracket_text = std::string(300, '[') + R"(\"[[[\\)";
+  auto in_string = chat_request(chat_http(body_with(100, bracket_text)), key);
+  REQUIRE(in_string.ok());
+  CHECK(in_string->body["messages"][0]["content"].get<std::string>().size() == 300 + 5);  // 300 x [, a quote, [[[ and a backslash
+  // Depth of the text agrees with depth of the parsed value at the bound.
+  for (int levels : {0, 1, 5, 127, 128, 129}) {
+    const std::string text = std::string(static_cast<std::size_t>(levels), '[') + std::string(static_cast<std::size_t>(levels), ']');
+    CHECK(engine::text_nested_deeper_than(text, 128) == engine::nested_deeper_than(nlohmann::json::parse(text.empty() ? "0" : text), 128));
+  }
 }
 
 TEST_CASE("serve chat_request: the key picks the team, tags, id and cache controls from headers") {

@@ -79,15 +79,12 @@ nlohmann::json usd_or_null(const std::optional<Money>& m) {
 Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& key) {
   auto bad = [](std::string m) { return Error(ErrorCategory::bad_request, std::move(m)); };
   Request r;
-  // Nesting is bounded while parsing (the parser itself is iterative): the
+  // Nesting is bounded before parsing (the parser itself is iterative): the
   // token estimator, the cache key and the encoders walk the body
   // recursively, and a body of 1 MB of '[' would overflow their stack.
-  bool too_deep = false;
-  r.body = nlohmann::json::parse(http.body, [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    too_deep = too_deep || depth > engine::kMaxBodyDepth;
-    return !too_deep;
-  }, false);
-  if (too_deep) return bad("The JSON body of your request is nested more than " + std::to_string(engine::kMaxBodyDepth) + " levels deep.");
+  if (engine::text_nested_deeper_than(http.body, engine::kMaxBodyDepth))
+    return bad("The JSON body of your request is nested more than " + std::to_string(engine::kMaxBodyDepth) + " levels deep.");
+  r.body = nlohmann::json::parse(http.body, nullptr, false);
   if (r.body.is_discarded()) return bad("We could not parse the JSON body of your request: it is not valid JSON.");
   if (!r.body.is_object()) return bad("The request body must be a JSON object.");
   const auto messages = r.body.find("messages");
