@@ -6,6 +6,7 @@
 #include <random>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "engine/cache_replay.hpp"
 #include "engine/ledger_row.hpp"
@@ -55,11 +56,19 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     request_id_ = req_.id.empty() ? new_request_id() : req_.id;
     if (on_delta_) req_.stream = true;
   }
-  ~RequestOp() { core_->end_request(); }
+  ~RequestOp() {
+    if (caller_cancel_) caller_cancel_->clear(caller_bridge_ticket_);
+    core_->end_request();
+  }
 
   void start() {
     policy_ = core_->policy();
     if (cancel_ && cancel_->cancelled()) return fail(Error(ErrorCategory::cancelled, "cancelled by the caller"));
+    if (req_.timeout_ms) {
+      if (*req_.timeout_ms <= 0)
+        return fail(Error(ErrorCategory::bad_request, "timeout_ms must be a positive number of milliseconds"));
+      arm_deadline(*req_.timeout_ms);
+    }
     if (auto r = decide(policy_, *core_->signals(), req_, decision_); !r.ok()) return fail(r.error());
     if (core_->ledger && policy_->decls.settings.on_ledger_error == "deny") {
       if (auto h = core_->ledger->health(); !h.ok())
@@ -385,9 +394,40 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     if (!wait) answer();
   }
 
+  // The request's own deadline cancels through a signal of its own, so the
+  // caller's Cancellation is never marked by it; the caller's signal is
+  // bridged into this one. Every step that honours cancellation (an attempt,
+  // a backoff, a single-flight wait) then ends, and answer() reports it as
+  // a timeout.
+  void arm_deadline(int64_t ms) {
+    auto own = std::make_shared<adapters::CancelSignal>();
+    if (cancel_) {
+      caller_cancel_ = cancel_;
+      caller_bridge_ticket_ = caller_cancel_->set_handler([own] { own->cancel(); });
+    }
+    cancel_ = own;
+    deadline_.emplace(core_->runtime->executor());
+    deadline_->expires_after(std::chrono::milliseconds(ms));
+    std::weak_ptr<RequestOp> weak = shared_from_this();  // the timer must not keep the request alive
+    deadline_->async_wait([weak, own](boost::system::error_code ec) {
+      if (ec) return;  // the request ended first and destroyed the timer
+      if (auto op = weak.lock()) op->deadline_passed_ = true;
+      own->cancel();
+    });
+  }
+
   void answer() {
     response_.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::steady_clock::now() - started_).count();
+    if (error_ && error_->category() == ErrorCategory::cancelled && deadline_passed_ &&
+        !(caller_cancel_ && caller_cancel_->cancelled())) {
+      // Dispatch words every cancellation as the caller's; here it was not.
+      std::string where = error_->message();
+      if (const auto at = where.find("cancelled by the caller"); at != std::string::npos)
+        where.replace(at, std::string_view("cancelled by the caller").size(), "stopped");
+      error_ = Error(ErrorCategory::timeout, "the request did not finish within its timeout_ms of " +
+                                                 std::to_string(*req_.timeout_ms) + " ms: " + where);
+    }
     auto done = std::move(done_);
     if (error_) done(std::move(*error_));
     else done(std::move(response_));
@@ -408,7 +448,11 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
   Request req_;
   Engine::DeltaFn on_delta_;
   Engine::DoneFn done_;
-  std::shared_ptr<adapters::CancelSignal> cancel_;
+  std::shared_ptr<adapters::CancelSignal> cancel_;  // the request's own signal when it has a deadline
+  std::shared_ptr<adapters::CancelSignal> caller_cancel_;  // then: the caller's, bridged into cancel_
+  uint64_t caller_bridge_ticket_ = 0;
+  std::optional<boost::asio::steady_timer> deadline_;
+  std::atomic<bool> deadline_passed_{false};
   std::chrono::steady_clock::time_point started_;
   std::string request_id_;
   std::shared_ptr<const PolicySet> policy_;

@@ -190,6 +190,72 @@ TEST_CASE("cancelling a streamed request ends it, frees its connection and its r
   for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
 }
 
+TEST_CASE("timeout_ms bounds the whole request: the attempt in flight is stopped, a timeout error, nothing left reserved", "[request]") {
+  MockedEngine m(kPolicy);
+  adapters::MockBehavior slow;
+  slow.latency = std::chrono::seconds(30);  // far past any deadline below
+  m.mock->script("gpt-4o-mini", slow);
+  auto cancel = Cancellation::make();
+  Request r = chat("support", "too slow");
+  r.timeout_ms = 150;
+  std::promise<Result<Response>> p;
+  m.api().async_complete(r, [&](Result<Response> res) { p.set_value(std::move(res)); }, cancel);
+  auto res = p.get_future().get();
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.error().category() == ErrorCategory::timeout);
+  CHECK_THAT(res.error().message(), Catch::Matchers::StartsWith("the request did not finish within its timeout_ms of 150 ms: "));
+  CHECK_THAT(res.error().message(), Catch::Matchers::Contains("gpt-4o-mini"));
+  CHECK_THAT(res.error().message(), !Catch::Matchers::Contains("by the caller"));
+  // The deadline is the request's own: the caller's Cancellation is untouched.
+  CHECK_FALSE(cancel->cancelled());
+  for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
+  // The stopped attempt is in the ledger.
+  REQUIRE(m.api().flush().ok());
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'error' AND error_category = 'cancelled'") == 1);
+}
+
+TEST_CASE("timeout_ms: a deadline during a backoff ends the request there", "[request]") {
+  MockedEngine m(kPolicy);
+  // The first try is refused with Retry-After 1 s; the retry would wait
+  // longer than the whole deadline.
+  m.mock->script("gpt-4o-mini", fault(adapters::MockFault::unavailable));
+  m.mock->script("deepseek-v4-flash", fault(adapters::MockFault::unavailable));
+  Request r = chat("support", "retry me");
+  r.timeout_ms = 200;
+  auto res = m.api().complete(r);
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.error().category() == ErrorCategory::timeout);
+  for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
+}
+
+TEST_CASE("timeout_ms: a request that answers in time is unaffected, a bad value is a bad request", "[request]") {
+  MockedEngine m(kPolicy);
+  Request r = chat("support", "quick");
+  r.timeout_ms = 60'000;
+  auto res = m.api().complete(r);
+  REQUIRE(res.ok());
+  CHECK(res->model == "gpt-4o-mini");
+  Request zero = chat("support", "zero");
+  zero.timeout_ms = 0;
+  auto bad = m.api().complete(zero);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().category() == ErrorCategory::bad_request);
+  // A caller's own cancellation is still reported as such with a deadline set.
+  adapters::MockBehavior slow;
+  slow.latency = std::chrono::seconds(30);
+  m.mock->script("gpt-4o-mini", slow);
+  auto cancel = Cancellation::make();
+  Request mine = chat("support", "mine to cancel");
+  mine.timeout_ms = 60'000;
+  std::promise<Result<Response>> p;
+  m.api().async_complete(mine, [&](Result<Response> res2) { p.set_value(std::move(res2)); }, cancel);
+  REQUIRE(eventually([&] { return m.mock->calls("gpt-4o-mini") >= 2; }));
+  cancel->cancel();
+  auto cancelled = p.get_future().get();
+  REQUIRE_FALSE(cancelled.ok());
+  CHECK(cancelled.error().category() == ErrorCategory::cancelled);
+}
+
 TEST_CASE("record_quality scores a request, bad ids and scores are clear errors", "[request]") {
   MockedEngine m(kPolicy);
   auto res = m.api().complete(chat("support", "rate me", {{"task", "classify"}}));

@@ -128,6 +128,25 @@ TEST_CASE("serve chat_request: nesting is bounded before the body is parsed, str
   }
 }
 
+TEST_CASE("serve chat_request: x-tollgate-timeout-ms sets the whole-request deadline, bad values are 400") {
+  const KeyTable k = keys();
+  const KeyInfo& key = *k.find_bearer("Bearer tg-support-key");
+  const std::string body = R"({"messages": [{"role": "user", "content": "hi"}]})";
+  auto none = chat_request(chat_http(body), key);
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->timeout_ms);
+  auto set = chat_request(chat_http(body, {{"x-tollgate-timeout-ms", "2500"}}), key);
+  REQUIRE(set.ok());
+  CHECK(set->timeout_ms == 2500);
+  for (const char* bad : {"0", "-5", "1.5", "10s", "3600001", "99999999999999999999"}) {
+    auto r = chat_request(chat_http(body, {{"x-tollgate-timeout-ms", bad}}), key);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().category() == ErrorCategory::bad_request);
+    CHECK_THAT(r.error().message(), Catch::Matchers::StartsWith("x-tollgate-timeout-ms: "));
+  }
+  CHECK(api_error_from(Error(ErrorCategory::timeout, "x")).status == 504);
+}
+
 TEST_CASE("serve chat_request: the key picks the team, tags, id and cache controls from headers") {
   const KeyTable k = keys();
   auto r = chat_request(chat_http(R"({"model": "gpt-4o", "team": "research", "user": "mallory",

@@ -120,6 +120,13 @@ Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& k
   if (auto cc = http.header("x-tollgate-cache"); !cc.empty()) {
     if (auto ok = parse_cache_header(cc, r.cache); !ok.ok()) return ok.error();
   }
+  if (auto t = http.header("x-tollgate-timeout-ms"); !t.empty()) {
+    int64_t ms = 0;
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), ms);
+    if (ec != std::errc() || end != t.data() + t.size() || ms <= 0 || ms > 3'600'000)
+      return bad("x-tollgate-timeout-ms: a whole number of milliseconds from 1 to 3600000");
+    r.timeout_ms = ms;
+  }
   return r;
 }
 

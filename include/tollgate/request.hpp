@@ -52,6 +52,14 @@ struct Request {
   // ledger's request id; record_quality takes it). Empty: tollgate makes one.
   std::string id;
 
+  // The whole request, retries and fallbacks included, must finish within
+  // this many milliseconds of the engine starting it. When it passes, the
+  // attempt in flight (or the backoff, or the wait on an identical request)
+  // is cancelled and the request fails with ErrorCategory::timeout; what the
+  // attempts cost is still charged and recorded. Unset: each attempt is
+  // bounded only by its provider's timeouts. Must be positive.
+  std::optional<int64_t> timeout_ms;
+
   // Known input size, for callers that have counted tokens already (and for
   // `tollgate simulate`, which replays token counts without text). Unset:
   // tollgate estimates from the messages (see docs/tokens.md).

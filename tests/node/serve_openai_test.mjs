@@ -209,6 +209,21 @@ test('bad JSON is a 400', async () => {
   assert.equal(body.error.type, 'invalid_request_error');
 });
 
+test('x-tollgate-timeout-ms bounds the whole request: a 504 in the OpenAI error format', async () => {
+  const slowMock = await startMock(['--script', 'gpt-4o-mini=latency_ms=30000']);
+  const g = await startGateway(slowMock.url, 'deadline');
+  try {
+    await assert.rejects(
+      client(g).chat.completions.create(
+        { model: 'x', messages: [{ role: 'user', content: 'too slow' }], max_tokens: 5 },
+        { headers: { 'x-tollgate-timeout-ms': '200' } }),
+      (e) => e.status === 504 && /timeout_ms of 200 ms/.test(e.error.message));
+  } finally {
+    assert.equal((await stop(g)).code, 0, g.stderr());
+    await stop(slowMock);
+  }
+});
+
 test('SIGHUP with a broken policy keeps the old one serving', async () => {
   writeFileSync(gw.policyPath, 'route "default" { try = { "gpt-5o-typo" } }\n');
   gw.child.kill('SIGHUP');
