@@ -133,6 +133,35 @@ TEST_CASE("a duplicate waiting on an identical request in flight stops at its ow
   for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
 }
 
+TEST_CASE("a duplicate waiting on an identical request in flight stops at its own deadline", "[request][cache][concurrency]") {
+  MockedEngine m(kPolicy);
+  adapters::MockBehavior stuck;
+  stuck.fault = MockFault::hang;
+  m.mock->script("gpt-4o-mini", stuck);
+  auto leader_cancel = Cancellation::make();
+  struct CancelOnExit {
+    std::shared_ptr<Cancellation> c;
+    ~CancelOnExit() { c->cancel(); }
+  } cancel_on_exit{leader_cancel};
+  std::promise<Result<Response>> leader_done;
+  m.api().async_complete(faq("a"), [&](Result<Response> r) { leader_done.set_value(std::move(r)); }, leader_cancel);
+  REQUIRE(eventually([&] { return m.mock->calls("gpt-4o-mini") == 1; }));  // the flight is up
+
+  Request follower = faq("a");
+  follower.timeout_ms = 100;
+  auto res = m.api().complete(follower);
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.error().category() == ErrorCategory::timeout);
+  CHECK(m.mock->calls("gpt-4o-mini") == 1);  // it made no call of its own
+  auto leader = leader_done.get_future();
+  CHECK(leader.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);  // the flight goes on
+
+  leader_cancel->cancel();
+  REQUIRE(leader.wait_for(std::chrono::minutes(1)) == std::future_status::ready);
+  CHECK(leader.get().error().category() == ErrorCategory::cancelled);
+  for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
+}
+
 TEST_CASE("errors are never cached", "[request][cache]") {
   MockedEngine m(kPolicy);
   m.mock->script("gpt-4o-mini", fault(MockFault::bad_request));
