@@ -16,22 +16,19 @@
 namespace tollgate::engine {
 namespace {
 
-// "tg-", 12 hex digits of Unix milliseconds, then 16 random hex digits.
-// Time first so that ids sort by arrival: the ledger's UNIQUE (request_id,
-// attempt) index then grows at its right edge like its other indexes, and an
-// insert touches the same few hot pages instead of a random leaf of an index
-// that outgrows SQLite's page cache (random ids cost a large cache and a
-// page write per row). 64 random bits keep ids unique across threads,
-// processes and restarts that share one ledger.
-std::string new_request_id() {
+// "tg-", 12 hex digits of the engine's clock (Unix ms), then 16 random hex
+// digits. Time first so that ids sort by arrival: the ledger's UNIQUE
+// (request_id, attempt) index then grows at its right edge like its other
+// indexes, and an insert touches the same few hot pages instead of a random
+// leaf of an index that outgrows SQLite's page cache (random ids cost a
+// large cache and a page write per row). 64 random bits keep ids unique
+// across threads, processes and restarts that share one ledger.
+std::string new_request_id(int64_t now_ms) {
   thread_local std::mt19937_64 rng{std::random_device{}() ^
                                    (static_cast<uint64_t>(std::hash<std::thread::id>{}(std::this_thread::get_id())) << 1)};
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
   char buf[40];
   std::snprintf(buf, sizeof buf, "tg-%012llx%016llx",
-                static_cast<unsigned long long>(ms) & 0xffffffffffffULL,
+                static_cast<unsigned long long>(now_ms) & 0xffffffffffffULL,
                 static_cast<unsigned long long>(rng()));
   return buf;
 }
@@ -53,7 +50,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
         cancel_(cancel_signal_of(cancel)),
         started_(std::chrono::steady_clock::now()) {
     core_->begin_request();
-    request_id_ = req_.id.empty() ? new_request_id() : req_.id;
+    request_id_ = req_.id.empty() ? new_request_id(core_->now_ms()) : req_.id;
     if (on_delta_) req_.stream = true;
   }
   ~RequestOp() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <optional>
 
 #include "engine/json_depth.hpp"
 #include "engine/spend_window.hpp"
@@ -21,6 +22,14 @@ bool safe_id(std::string_view id) {
          });
 }
 
+// A header's whole number in [lo, hi]: digits only, nothing after them.
+std::optional<int64_t> whole_number(std::string_view text, int64_t lo, int64_t hi) {
+  int64_t n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < lo || n > hi) return std::nullopt;
+  return n;
+}
+
 Result<void> parse_cache_header(std::string_view v, CacheControl& cc) {
   while (!v.empty()) {
     const auto comma = v.find(',');
@@ -34,12 +43,9 @@ Result<void> parse_cache_header(std::string_view v, CacheControl& cc) {
     } else if (item == "no-store") {
       cc.no_store = true;
     } else if (item.starts_with("ttl=")) {
-      int64_t secs = 0;
-      const auto num = item.substr(4);
-      auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), secs);
-      if (ec != std::errc() || p != num.data() + num.size() || secs < 0 || secs > 365LL * 86400)
-        return Error(ErrorCategory::bad_request, "x-tollgate-cache: ttl wants whole seconds");
-      cc.ttl_ms = secs * 1000;
+      const auto secs = whole_number(item.substr(4), 0, 365LL * 86400);
+      if (!secs) return Error(ErrorCategory::bad_request, "x-tollgate-cache: ttl wants whole seconds");
+      cc.ttl_ms = *secs * 1000;
     } else {
       return Error(ErrorCategory::bad_request,
                    "x-tollgate-cache: '" + std::string(item.substr(0, 40)) + "' is not no-cache, no-store or ttl=SECONDS");
@@ -121,11 +127,9 @@ Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& k
     if (auto ok = parse_cache_header(cc, r.cache); !ok.ok()) return ok.error();
   }
   if (auto t = http.header("x-tollgate-timeout-ms"); !t.empty()) {
-    int64_t ms = 0;
-    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), ms);
-    if (ec != std::errc() || end != t.data() + t.size() || ms <= 0 || ms > 3'600'000)
-      return bad("x-tollgate-timeout-ms: a whole number of milliseconds from 1 to 3600000");
-    r.timeout_ms = ms;
+    const auto ms = whole_number(t, 1, 3'600'000);
+    if (!ms) return bad("x-tollgate-timeout-ms: a whole number of milliseconds from 1 to 3600000");
+    r.timeout_ms = *ms;
   }
   return r;
 }

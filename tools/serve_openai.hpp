@@ -23,8 +23,9 @@ namespace tollgate::tools {
 // `metadata` (removed from the body: providers would reject it); the id from
 // `x-request-id`; cache controls from `x-tollgate-cache: no-cache, no-store,
 // ttl=60`; a whole-request deadline from `x-tollgate-timeout-ms: 30000`
-// (retries and fallbacks included; past it the answer is a 504). `model` may be anything: the policy chooses. Fails with a
-// bad_request for a body that is not a chat-completions object.
+// (retries and fallbacks included; past it the answer is a 504). `model` may
+// be anything: the policy chooses. Fails with a bad_request for a body that
+// is not a chat-completions object.
 Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& key);
 
 // One SSE event: "data: <json>\n\n".
