@@ -214,9 +214,13 @@ class Operation : public std::enable_shared_from_this<Operation> {
     }
     if (adapters::is_retryable(f.kind) && tries_ < options_->retry.max_attempts) {
       if (auto wait = retry_delay(options_->retry, tries_ + 1, f.retry_after, jitter_draw())) {
-        ++tries_;
-        backoff(*wait);
-        return;
+        if (!request_.deadline || Clock::now() + *wait < *request_.deadline) {
+          ++tries_;
+          backoff(*wait);
+          return;
+        }
+        notes_.back() += "; not retried: its wait of " + std::to_string(wait->count()) +
+                         " ms would outlast the request's deadline";
       }
     }
     ++index_;

@@ -21,9 +21,11 @@
 // of dispatches at once.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,10 @@ struct DispatchRequest {
   adapters::DeltaFn on_delta;
   // May be null. cancel() ends the attempt in flight or the backoff wait.
   std::shared_ptr<adapters::CancelSignal> cancel;
+  // May be unset. When the request must end by then, a retry whose backoff
+  // would outlast it is skipped for the next target (which can still answer
+  // in time) instead of waiting for the deadline to cancel the backoff.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   // Copied into every attempt record.
   std::string request_id;
   std::string team;

@@ -259,6 +259,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     d.stream = req_.stream;
     d.on_delta = on_delta_;
     d.cancel = cancel_;
+    d.deadline = deadline_at_;
     d.request_id = request_id_;
     d.team = req_.team;
     d.user = req_.user;
@@ -405,6 +406,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     cancel_ = own;
     deadline_.emplace(core_->runtime->executor());
     deadline_->expires_after(std::chrono::milliseconds(ms));
+    deadline_at_ = deadline_->expiry();
     std::weak_ptr<RequestOp> weak = shared_from_this();  // the timer must not keep the request alive
     deadline_->async_wait([weak, own](boost::system::error_code ec) {
       if (ec) return;  // the request ended first and destroyed the timer
@@ -449,6 +451,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
   std::shared_ptr<adapters::CancelSignal> caller_cancel_;  // then: the caller's, bridged into cancel_
   uint64_t caller_bridge_ticket_ = 0;
   std::optional<boost::asio::steady_timer> deadline_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_at_;
   std::atomic<bool> deadline_passed_{false};
   std::chrono::steady_clock::time_point started_;
   std::string request_id_;

@@ -214,17 +214,32 @@ TEST_CASE("timeout_ms bounds the whole request: the attempt in flight is stopped
   CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'error' AND error_category = 'cancelled'") == 1);
 }
 
-TEST_CASE("timeout_ms: a deadline during a backoff ends the request there", "[request]") {
+TEST_CASE("timeout_ms: a retry whose wait would outlast the deadline is skipped for the next target", "[request]") {
   MockedEngine m(kPolicy);
-  // The first try is refused with Retry-After 1 s; the retry would wait
-  // longer than the whole deadline.
-  m.mock->script("gpt-4o-mini", fault(adapters::MockFault::unavailable));
-  m.mock->script("deepseek-v4-flash", fault(adapters::MockFault::unavailable));
+  // The first choice is refused with Retry-After 1 s, longer than the whole
+  // deadline: waiting could only end in a timeout, the fallback can answer.
+  auto refused = fault(adapters::MockFault::unavailable);
+  refused.retry_after = std::chrono::seconds(1);
+  m.mock->script("gpt-4o-mini", refused);
   Request r = chat("support", "retry me");
-  r.timeout_ms = 200;
+  r.timeout_ms = 800;
   auto res = m.api().complete(r);
-  REQUIRE_FALSE(res.ok());
-  CHECK(res.error().category() == ErrorCategory::timeout);
+  REQUIRE(res.ok());
+  CHECK(res->model == "deepseek-v4-flash");
+  CHECK(m.mock->calls("gpt-4o-mini") == 1);
+  CHECK(m.mock->calls("deepseek-v4-flash") == 1);
+
+  // Every target refusing: the request ends at once with what each said,
+  // not with a timeout after waiting out a backoff it could never finish.
+  m.mock->script("deepseek-v4-flash", refused);
+  Request both = chat("support", "retry me again");
+  both.timeout_ms = 800;
+  auto failed = m.api().complete(both);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.error().category() == ErrorCategory::provider);
+  CHECK_THAT(failed.error().message(), Catch::Matchers::Contains("would outlast the request's deadline"));
+  CHECK(m.mock->calls("gpt-4o-mini") == 2);
+  CHECK(m.mock->calls("deepseek-v4-flash") == 2);
   for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
 }
 

@@ -56,7 +56,9 @@ struct Request {
   // this many milliseconds of the engine starting it. When it passes, the
   // attempt in flight (or the backoff, or the wait on an identical request)
   // is cancelled and the request fails with ErrorCategory::timeout; what the
-  // attempts cost is still charged and recorded. Unset: each attempt is
+  // attempts cost is still charged and recorded. A retry whose backoff (or
+  // the provider's Retry-After) would outlast the deadline is not waited
+  // for: the next candidate is tried at once. Unset: each attempt is
   // bounded only by its provider's timeouts. Must be positive.
   std::optional<int64_t> timeout_ms;
 
