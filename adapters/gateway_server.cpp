@@ -16,11 +16,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <condition_variable>
 #include <list>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
+
+#include <sys/socket.h>
 
 // GCC 12 with sanitizers reports -Wmaybe-uninitialized inside Beast's parser
 // (boost::optional in basic_parser); a false positive in a system header.
@@ -124,26 +127,46 @@ struct Outbox {
   bool parked = false;    // the session waits on its waker's timer for more
   bool keep_alive = true;
   std::size_t backlog_limit = 0;
+  std::function<void()> on_close;  // Responder::on_close's; taken by the first close
 
   std::shared_ptr<Life> life;
   std::weak_ptr<Waker> waker;
 
   Outbox(std::shared_ptr<Life> l, std::weak_ptr<Waker> w) : life(std::move(l)), waker(std::move(w)) {}
 
+  // Marks the client gone. Runs on_close if the answer was still owed; never
+  // under the lock, as it may cancel an engine request synchronously.
+  void close() {
+    std::function<void()> fn;
+    {
+      std::lock_guard lock(mu);
+      fn = close_locked();
+    }
+    if (fn) fn();
+  }
+  // The same with `mu` held: returns what the caller runs after unlocking.
+  std::function<void()> close_locked() {
+    if (closed) return {};
+    closed = true;
+    return complete ? std::function<void()>() : std::move(on_close);
+  }
+
   // Appends under the lock (via `fill`) and wakes the session if it is
   // parked. Returns false when the output was dropped.
   template <typename Fill>
   bool push(Fill&& fill) {
     bool wake = false;
+    std::function<void()> overflowed;
     {
       std::lock_guard lock(mu);
       if (closed || complete || life->cut) return false;
       if (!fill()) return false;
       if (bytes.size() > backlog_limit) {
-        closed = true;  // the client reads too slowly: cut the stream
+        overflowed = close_locked();  // the client reads too slowly: cut the stream
       }
       wake = std::exchange(parked, false);
     }
+    if (overflowed) overflowed();
     if (wake) {
       // While `alive` holds (shared), the io_context exists, so the waker
       // may be locked, posted to and released here.
@@ -232,6 +255,18 @@ class ResponderImpl final : public Responder {
     return !box_->life->alive;
   }
 
+  void on_close(std::function<void()> fn) override {
+    {
+      std::lock_guard lock(box_->mu);
+      if (!box_->closed) {
+        box_->on_close = std::move(fn);
+        return;
+      }
+      if (box_->complete) return;
+    }
+    fn();
+  }
+
  private:
   std::shared_ptr<Outbox> box_;
   std::shared_ptr<const ErrorFn> error_response_;  // shared: a Responder may outlive the server
@@ -245,6 +280,39 @@ HttpResponse default_error(int status, std::string_view message) {
   }
   body += "\"}";
   return HttpResponse{status, "application/json", {}, std::move(body)};
+}
+
+// Whether a client still waits for its answer, asked without consuming
+// anything: bytes waiting are its next (pipelined) request; end of stream or
+// an error means it is gone.
+enum class ClientState { waiting, sent_more, gone };
+
+ClientState peek_client(tcp::socket& socket) {
+  char c;
+  const ssize_t n = ::recv(socket.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return ClientState::sent_more;
+  if (n == 0) return ClientState::gone;
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? ClientState::waiting : ClientState::gone;
+}
+
+// Watches a connection while its request is being answered, so a client
+// that hangs up stops the work for it (Responder::on_close) instead of
+// paying for an answer nobody reads. Runs on the session's strand;
+// `watching` is cleared there when the answer ends, before the socket can
+// go away, so a wait that completes late touches nothing.
+void watch_client(tcp::socket& socket, std::shared_ptr<Outbox> box, std::shared_ptr<Waker> waker,
+                  std::shared_ptr<bool> watching) {
+  socket.async_wait(tcp::socket::wait_read, [&socket, box, waker, watching](error_code ec) mutable {
+    if (ec || !*watching) return;
+    switch (peek_client(socket)) {
+      case ClientState::waiting: return watch_client(socket, std::move(box), std::move(waker), std::move(watching));
+      case ClientState::sent_more: return;  // its next request: read after this answer
+      case ClientState::gone:
+        box->close();
+        waker->timer.cancel();  // wakes the session if it is parked on its answer
+        return;
+    }
+  });
 }
 
 class GatewayServerImpl final : public GatewayServer {
@@ -422,7 +490,7 @@ class GatewayServerImpl final : public GatewayServer {
         co_return;
       }
       ++in_flight_;
-      const bool keep = co_await answer(stream, waker, parser.release());
+      const bool keep = co_await answer(stream, waker, parser.release(), buffer.size() > 0);
       --in_flight_;
       if (!keep) break;
     }
@@ -439,8 +507,10 @@ class GatewayServerImpl final : public GatewayServer {
 
   // Hands the request to the handler and writes its answer as it comes.
   // Returns whether the connection stays open for another request.
+  // `pipelined`: the client's next request is already read, so its hanging
+  // up cannot be seen until this answer is written.
   net::awaitable<bool> answer(beast::tcp_stream& stream, const std::shared_ptr<Waker>& waker,
-                              http::request<http::string_body> msg) {
+                              http::request<http::string_body> msg, bool pipelined) {
     auto box = std::make_shared<Outbox>(life_, waker);
     box->keep_alive = msg.keep_alive() && !stopping_.load();
     box->backlog_limit = opts_.max_stream_backlog_bytes;
@@ -456,6 +526,30 @@ class GatewayServerImpl final : public GatewayServer {
     }
     req.body = std::move(msg.body());
     handler_(std::move(req), std::make_shared<ResponderImpl>(box, error_response_));
+
+    // An answer still owed (the usual case: the engine works
+    // asynchronously) is worth watching the client for.
+    struct StopWatching {
+      tcp::socket& socket;
+      std::shared_ptr<bool> watching;
+      ~StopWatching() {
+        if (!watching) return;
+        *watching = false;
+        error_code ignored;
+        socket.cancel(ignored);  // the only operation pending on it is the watch
+      }
+    } stop_watching{stream.socket(), nullptr};
+    bool owed;
+    {
+      std::lock_guard lock(box->mu);
+      owed = !box->complete && !box->closed;
+    }
+    if (owed && !pipelined) {
+      stop_watching.watching = std::make_shared<bool>(true);
+      watch_client(stream.socket(), box, waker, stop_watching.watching);
+      // A client that hung up before the watch began shows no new event.
+      if (peek_client(stream.socket()) == ClientState::gone) box->close();
+    }
 
     std::string out;
     auto deadline = Clock::now() + opts_.response_timeout;
@@ -478,8 +572,7 @@ class GatewayServerImpl final : public GatewayServer {
         auto [ec, n] = co_await net::async_write(stream, net::buffer(out), kNoThrow);
         out.clear();
         if (ec) {
-          std::lock_guard lock(box->mu);
-          box->closed = true;
+          box->close();
           co_return false;
         }
         deadline = Clock::now() + opts_.response_timeout;
@@ -488,12 +581,14 @@ class GatewayServerImpl final : public GatewayServer {
       if (complete) co_return box->keep_alive && !stopping_.load();
       auto [ec] = co_await waker->timer.async_wait(kNoThrow);
       if (ec == net::error::operation_aborted || Clock::now() < deadline) continue;  // woken: more to write
+      std::function<void()> gone;
       {
         std::lock_guard lock(box->mu);
         if (!box->bytes.empty() || box->complete) continue;  // arrived with the deadline
         box->parked = false;
-        box->closed = true;  // later output from the handler is dropped
+        gone = box->close_locked();  // later output from the handler is dropped
       }
+      if (gone) gone();
       if (!answered) co_await send_error(stream, 504, "no answer from upstream within the gateway's response timeout");
       co_return false;  // a silent stream is cut: the client sees it end early
     }

@@ -67,6 +67,13 @@ class Responder {
   // stopped, the stream backlog overflowed): further output is dropped, so
   // the producer may as well cancel its work.
   virtual bool closed() const = 0;
+  // Runs `fn` once, on an I/O thread, if the client goes before the answer
+  // is complete: it closed its connection while waiting (checked as nginx
+  // does, so a client that half-closes after its request counts as gone),
+  // a write failed, the stream backlog overflowed, or no answer came within
+  // response_timeout. At once if that already happened. The producer uses
+  // it to cancel work nobody will read.
+  virtual void on_close(std::function<void()> fn) = 0;
 };
 
 using Handler = std::function<void(HttpRequest request, std::shared_ptr<Responder> responder)>;

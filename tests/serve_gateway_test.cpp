@@ -3,6 +3,7 @@
 // graceful stop.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -10,6 +11,7 @@
 
 #include "adapters/gateway_server.hpp"
 #include "tests/serve_support.hpp"
+#include "tests/test_support.hpp"
 
 using namespace tollgate::adapters;
 using tollgate::testing::RawClient;
@@ -97,6 +99,56 @@ TEST_CASE("gateway server: a stream written from another thread arrives whole an
   for (int i = 0; i < 100; ++i) expected += "data: " + std::to_string(i) + "\n\n";
   CHECK(r.body == expected);
   CHECK_FALSE(out->closed());
+}
+
+TEST_CASE("gateway server: a client that hangs up while its answer is owed fires on_close once") {
+  Parked parked;
+  auto server = start(parked.handler());
+  auto c = std::make_unique<RawClient>(server->port());
+  c->send("POST", "/slow", "{}");
+  auto [req, out] = parked.take();
+  std::promise<void> fired;
+  std::atomic<int> calls{0};
+  out->on_close([&] {
+    if (++calls == 1) fired.set_value();
+  });
+  CHECK_FALSE(out->closed());
+  c->hang_up();
+  REQUIRE(fired.get_future().wait_for(30s) == std::future_status::ready);
+  CHECK(out->closed());
+  // Registered after the client left: runs at once.
+  bool late = false;
+  out->on_close([&] { late = true; });
+  CHECK(late);
+  out->respond({200, "text/plain", {}, "nobody reads this"});  // dropped, and fires nothing more
+  CHECK(calls == 1);
+  REQUIRE(tollgate::testing::eventually([&] { return server->open_connections() == 0; }));
+}
+
+TEST_CASE("gateway server: an answered request and pipelined requests never fire on_close") {
+  Parked parked;
+  auto server = start(parked.handler());
+  RawClient c(server->port());
+  std::atomic<int> fired{0};
+  // Two requests in one write: the second is read while the first waits.
+  c.send_raw("GET /one HTTP/1.1\r\nHost: test\r\n\r\nGET /two HTTP/1.1\r\nHost: test\r\n\r\n");
+  for (const char* path : {"/one", "/two"}) {
+    auto [req, out] = parked.take();
+    CHECK(req.path() == path);
+    out->on_close([&] { ++fired; });
+    out->respond({200, "text/plain", {}, path});
+    auto r = c.read_response();
+    CHECK(r.status == 200);
+    CHECK(r.body == path);
+    CHECK_FALSE(out->closed());
+  }
+  // The connection stays usable, and a later request on it is watched too.
+  c.send("GET", "/three");
+  auto [req, out] = parked.take();
+  out->on_close([&] { ++fired; });
+  out->respond({200, "text/plain", {}, "three"});
+  CHECK(c.read_response().body == "three");
+  CHECK(fired == 0);
 }
 
 TEST_CASE("gateway server: a handler that drops its Responder answers 500") {

@@ -34,7 +34,7 @@ class RawClient {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   }
-  ~RawClient() { ::close(fd_); }
+  ~RawClient() { hang_up(); }
   RawClient(const RawClient&) = delete;
   RawClient& operator=(const RawClient&) = delete;
 
@@ -42,14 +42,8 @@ class RawClient {
 
   void send(const std::string& method, const std::string& target, const std::string& body = "",
             const std::string& extra_headers = "") {
-    std::string req = method + " " + target + " HTTP/1.1\r\nHost: test\r\n" + extra_headers +
-                      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-    std::size_t off = 0;
-    while (off < req.size()) {
-      const ssize_t n = ::send(fd_, req.data() + off, req.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return;
-      off += static_cast<std::size_t>(n);
-    }
+    send_raw(method + " " + target + " HTTP/1.1\r\nHost: test\r\n" + extra_headers +
+             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   }
 
   RawResponse read_response() {
@@ -86,6 +80,22 @@ class RawClient {
                       const std::string& extra_headers = "") {
     send(method, target, body, extra_headers);
     return read_response();
+  }
+
+  // Closes the connection, as a client that gives up on its answer does.
+  void hang_up() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  // Sends raw bytes (several requests at once, to test pipelining).
+  void send_raw(const std::string& bytes) {
+    std::size_t off = 0;
+    while (off < bytes.size()) {
+      const ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      off += static_cast<std::size_t>(n);
+    }
   }
 
   static std::string header(const std::string& head, const std::string& name) {

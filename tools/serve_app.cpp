@@ -33,7 +33,8 @@ struct ServeApp::Call {
   bool started = false;
   bool usage_sent = false;
   std::string chunk_id;
-  std::shared_ptr<Cancellation> cancel;
+
+  std::shared_ptr<Cancellation> cancel;  // set before the engine starts; fired when the client goes
 };
 
 namespace {
@@ -141,6 +142,11 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
   call->request_id = req->id;
   if (options_.log_prompts) call->messages = req->body["messages"];
 
+  // A client that hangs up stops its request: no one pays for tokens nobody
+  // reads (the attempt in flight is cancelled; what it cost is charged).
+  call->cancel = Cancellation::make();
+  call->out->on_close([cancel = call->cancel] { cancel->cancel(); });
+
   if (!call->stream) {
     engine_.async_complete(std::move(*req), [this, call](Result<Response> r) {
       if (!r.ok()) {
@@ -157,12 +163,10 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
                         r->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
       account(*call, 200, &*r, nullptr);
       call->out->respond(std::move(resp));
-    });
+    }, call->cancel);
     return;
   }
 
-  call->cancel = Cancellation::make();
-  auto cancel = call->cancel;
   auto on_delta = [call](const nlohmann::json& chunk) {
     std::lock_guard lock(call->mu);
     if (call->out->closed()) {
@@ -211,7 +215,7 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
         call->out->finish();
         account(*call, 200, &*r, nullptr);
       },
-      std::move(cancel));
+      call->cancel);
 }
 
 void ServeApp::account(const Call& call, int status, const Response* r, const std::string* error) {

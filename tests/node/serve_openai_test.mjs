@@ -224,6 +224,37 @@ test('x-tollgate-timeout-ms bounds the whole request: a 504 in the OpenAI error 
   }
 });
 
+test('a client that hangs up stops its request: the upstream wait is cancelled, a 499 logged, nothing left reserved', async () => {
+  // The mock would answer after 10 minutes, and the provider's first-byte
+  // timeout is 120 s: only the client's hanging up can end these requests
+  // within the deadline.
+  const slowMock = await startMock(['--script', 'gpt-4o-mini=latency_ms=600000']);
+  const g = await startGateway(slowMock.url, 'hangup');
+  const reserved = async () => {
+    const r = await fetch(`${g.url}/v1/spend?team=support&window=day`, { headers: { authorization: 'Bearer tg-test-support' } });
+    return (await r.json()).windows[0].reserved_nanos;
+  };
+  try {
+    for (const stream of [false, true]) {
+      const id = `hangup-${stream ? 'stream' : 'whole'}`;
+      const controller = new AbortController();
+      const pending = client(g).chat.completions.create(
+        { model: 'x', messages: [{ role: 'user', content: 'nobody will read this' }], max_tokens: 5, stream },
+        { signal: controller.signal, headers: { 'x-request-id': id } });
+      // Its worst case is reserved once the engine has sent it upstream.
+      await waitFor(`${id} to be in flight`, async () => (await reserved()) > 0);
+      controller.abort();
+      await assert.rejects(pending);
+      const line = await waitFor(`${id}'s log line`, () => g.logLines().find((l) => l.request_id === id));
+      assert.equal(line.status, 499);
+      await waitFor('its reservation to be released', async () => (await reserved()) === 0);
+    }
+  } finally {
+    assert.equal((await stop(g)).code, 0, g.stderr());
+    await stop(slowMock);
+  }
+});
+
 test('SIGHUP with a broken policy keeps the old one serving', async () => {
   writeFileSync(gw.policyPath, 'route "default" { try = { "gpt-5o-typo" } }\n');
   gw.child.kill('SIGHUP');
