@@ -165,7 +165,7 @@ Result<void> decide(const std::shared_ptr<const PolicySet>& set_ptr, const Signa
   const dsl::RequestFacts facts{&req, input_tokens, max_tokens, task};
   const RequestHost host(set, signals, input_tokens, max_tokens);
   auto predicate_error = [&](const dsl::SourceLoc& loc, const std::string& what, const Error& e) {
-    return Error(ErrorCategory::policy, loc.str() + ": " + what + ": " + e.message());
+    return Error(ErrorCategory::policy, loc.str() + ": " + what, ": " + e.message());
   };
 
   // Requirements every candidate must meet: matching guards, and the team's.
@@ -332,10 +332,11 @@ Result<void> decide(const std::shared_ptr<const PolicySet>& set_ptr, const Signa
       if (*taken) return {};
     }
   }
-  std::string why = "no route has a usable candidate for team '" + req.team + "' (task '" +
-                    std::string(task) + "', ~" + std::to_string(input_tokens) + " input tokens):\n";
-  why += out.explain();
-  return Error(ErrorCategory::policy, why);
+  // The trace quotes every route's reason, a policy's error messages included.
+  return Error(ErrorCategory::policy,
+               "no route has a usable candidate for team '" + req.team + "' (task '" + std::string(task) +
+                   "', ~" + std::to_string(input_tokens) + " input tokens)",
+               ":\n" + out.explain());
 }
 
 }  // namespace tollgate::engine

@@ -232,3 +232,43 @@ TEST_CASE("a decision outlives a reload of the policy that made it", "[decide][r
   CHECK(d->candidates[0].model == "gpt-4o");
   CHECK(e->decide(chat("exec", "hi"))->route == "only");
 }
+
+TEST_CASE("a policy's own error text is quoted apart from tollgate's summary of the failure", "[decide]") {
+  // A policy can raise anything it has seen, a request's text included;
+  // summary() is what a front end may show to someone other than its author.
+  TestEngine failing(R"(
+route "fails" {
+  when = function(r, ctx) error("saw: " .. r.last_user_text) end,
+  try = { "gpt-4o-mini" },
+}
+)");
+  auto d = failing->decide(chat("support", "another team's secret"));
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().category() == ErrorCategory::policy);
+  CHECK_THAT(d.error().message(), Catch::Matchers::Contains("saw: another team's secret"));
+  const std::string summary(d.error().summary());
+  CHECK_THAT(summary, Catch::Matchers::EndsWith("route 'fails' when"));
+  CHECK_THAT(summary, !Catch::Matchers::Contains("secret"));
+  CHECK(d.error().message().starts_with(summary));
+
+  // With on_error = "next" the error lands in the trace of a request no
+  // route takes: the whole trace is quoted.
+  TestEngine skipping(R"(
+route "fails" {
+  when = function(r, ctx) error("saw: " .. r.last_user_text) end,
+  on_error = "next",
+  try = { "gpt-4o-mini" },
+}
+)");
+  auto n = skipping->decide(chat("support", "another team's secret"));
+  REQUIRE_FALSE(n.ok());
+  CHECK_THAT(n.error().message(), Catch::Matchers::Contains("saw: another team's secret"));
+  const std::string no_route(n.error().summary());
+  CHECK_THAT(no_route, Catch::Matchers::StartsWith("no route has a usable candidate for team 'support'"));
+  CHECK_THAT(no_route, !Catch::Matchers::Contains("secret"));
+  CHECK(n.error().message().starts_with(no_route + ":\n"));
+
+  // An error that quotes nothing: its summary is all of it.
+  const Error plain(ErrorCategory::policy, "p.lua:3: unknown model");
+  CHECK(plain.summary() == plain.message());
+}

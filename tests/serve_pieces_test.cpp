@@ -96,6 +96,11 @@ TEST_CASE("serve errors: engine categories become OpenAI errors with fitting sta
   CHECK(api_error_from(Error(ErrorCategory::provider, "x")).status == 502);
   CHECK(api_error_from(Error(ErrorCategory::timeout, "x")).status == 504);
   CHECK(api_error_from(Error(ErrorCategory::policy, "x")).status == 422);
+  // A policy's own words (here a Lua error quoting a prompt) stay in the
+  // gateway's log; the client gets tollgate's summary.
+  const auto quoted = api_error_from(Error(ErrorCategory::policy, "p.lua:4: route 'r' when", ": p.lua:4: saw: a secret"));
+  CHECK(quoted.status == 422);
+  CHECK(quoted.message == "p.lua:4: route 'r' when (the policy's own words are in the gateway's log)");
   CHECK(invalid_api_key().status == 401);
   CHECK(json::parse(error_body(invalid_api_key()))["error"]["code"] == "invalid_api_key");
 }

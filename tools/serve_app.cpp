@@ -151,7 +151,7 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
     engine_.async_complete(std::move(*req), [this, call](Result<Response> r) {
       if (!r.ok()) {
         const ApiError e = api_error_from(r.error());
-        account(*call, e.status, nullptr, &e.message);
+        account(*call, e.status, nullptr, &r.error().message());  // the log gets all of it
         return call->out->respond(error_response(e));
       }
       HttpResponse resp{200, "application/json",
@@ -197,7 +197,7 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
         std::lock_guard lock(call->mu);
         if (!r.ok()) {
           const ApiError e = api_error_from(r.error());
-          account(*call, e.status, nullptr, &e.message);
+          account(*call, e.status, nullptr, &r.error().message());  // the log gets all of it
           if (!call->started) return call->out->respond(error_response(e));
           // Mid-stream: the official clients raise an APIError on an event
           // carrying "error".
@@ -262,7 +262,7 @@ void ServeApp::account(const Call& call, int status, const Response* r, const st
   } else if (!call.request_id.empty()) {
     line["request_id"] = call.request_id;
   }
-  if (error) line["error"] = error->substr(0, 500);
+  if (error) line["error"] = error->substr(0, 4000);  // a routing trace can be long
   if (options_.log_prompts && !call.messages.is_null()) line["messages"] = call.messages;
   log_.write(std::move(line));
 }

@@ -5,20 +5,22 @@
 namespace tollgate::tools {
 
 ApiError api_error_from(const Error& e) {
+  std::string message(e.summary());
+  if (message.size() < e.message().size()) message += " (the policy's own words are in the gateway's log)";
   switch (e.category()) {
-    case ErrorCategory::bad_request: return {400, "invalid_request_error", "invalid_request", e.message()};
+    case ErrorCategory::bad_request: return {400, "invalid_request_error", "invalid_request", std::move(message)};
     // A policy that cannot route this request fails the same way on every
     // retry, so it is a 4xx (clients retry 5xx by default).
-    case ErrorCategory::policy: return {422, "invalid_request_error", "policy_error", e.message()};
-    case ErrorCategory::budget: return {429, "insufficient_quota", "budget_exceeded", e.message()};
-    case ErrorCategory::provider: return {502, "api_error", "upstream_error", e.message()};
-    case ErrorCategory::timeout: return {504, "api_error", "upstream_timeout", e.message()};
-    case ErrorCategory::cancelled: return {499, "api_error", "cancelled", e.message()};
-    case ErrorCategory::ledger: return {503, "api_error", "ledger_unavailable", e.message()};
-    case ErrorCategory::config: return {500, "server_error", "config_error", e.message()};
+    case ErrorCategory::policy: return {422, "invalid_request_error", "policy_error", std::move(message)};
+    case ErrorCategory::budget: return {429, "insufficient_quota", "budget_exceeded", std::move(message)};
+    case ErrorCategory::provider: return {502, "api_error", "upstream_error", std::move(message)};
+    case ErrorCategory::timeout: return {504, "api_error", "upstream_timeout", std::move(message)};
+    case ErrorCategory::cancelled: return {499, "api_error", "cancelled", std::move(message)};
+    case ErrorCategory::ledger: return {503, "api_error", "ledger_unavailable", std::move(message)};
+    case ErrorCategory::config: return {500, "server_error", "config_error", std::move(message)};
     case ErrorCategory::internal: break;
   }
-  return {500, "server_error", "internal_error", e.message()};
+  return {500, "server_error", "internal_error", std::move(message)};
 }
 
 ApiError invalid_api_key() {

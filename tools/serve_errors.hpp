@@ -24,6 +24,9 @@ struct ApiError {
 // The status and type for an engine error:
 //   bad_request 400, policy 422, budget 429, provider 502, timeout 504,
 //   cancelled 499, ledger 503, config/internal 500.
+// The message is the error's summary(): text a policy's own code produced
+// (its Lua errors, the routing trace) is for the gateway's log, never for
+// the client, since a policy may have kept another team's prompt.
 ApiError api_error_from(const Error& error);
 
 ApiError invalid_api_key();                            // 401

@@ -6,6 +6,7 @@
 // exceptions; nothing inside tollgate relies on that.
 #pragma once
 
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <string>
@@ -34,17 +35,33 @@ class Error : public std::exception {
  public:
   Error(ErrorCategory category, std::string message)
       : category_(category), message_(std::move(message)) {}
+  // An error that quotes the policy's own code: `summary` says what failed
+  // in tollgate's words, `quoted` continues it with text the policy produced
+  // (a Lua error message, a routing trace), separator included. message()
+  // is the two joined. A policy can put anything it has seen into its
+  // errors, another team's prompt included, so a front end answering
+  // people other than the policy's author shows summary() and logs
+  // message() (tollgate serve does).
+  Error(ErrorCategory category, std::string summary, std::string_view quoted)
+      : category_(category), message_(std::move(summary)), summary_size_(message_.size()) {
+    message_ += quoted;
+  }
 
   ErrorCategory category() const noexcept { return category_; }
   // What went wrong and, where it can, what to do about it. Policy errors
   // begin with "file:line: ".
   const std::string& message() const noexcept { return message_; }
+  // message() without the policy's quoted text; all of it when none.
+  std::string_view summary() const noexcept {
+    return std::string_view(message_).substr(0, summary_size_);
+  }
   // "policy: by_task.lua:12: unknown model 'gpt-5o'"
   const char* what() const noexcept override;
 
  private:
   ErrorCategory category_;
   std::string message_;
+  std::size_t summary_size_ = std::string::npos;
   mutable std::string what_;
 };
 
