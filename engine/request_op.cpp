@@ -79,51 +79,83 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
       const bool shared = decision_.cache.scope == CacheScope::shared;
       cache_key_ = core_->keyer->key(shared ? std::string_view() : std::string_view(req_.team), req_.body,
                                      req_.max_tokens.value_or(0), models);
-      if (!req_.cache.no_cache) {
-        // A hit costs nothing, so it is looked up before any cap is consulted.
-        if (CachedPtr hit = core_->cache->find(*cache_key_)) return on_io([hit](RequestOp& op) { op.answer_from_cache(hit); });
-        auto joined = core_->flights.join(*cache_key_);
-        if (auto* follower = std::get_if<SingleFlight::Follower>(&joined)) {
-          // The same request is in flight: wait for its answer. If it fails
-          // (errors are never shared or cached), make our own call. Our own
-          // cancellation ends the wait at once; the flight goes on for the
-          // others. Whichever comes first settles the wait.
-          auto self = shared_from_this();
-          if (cancel_) {
-            std::weak_ptr<RequestOp> weak = self;  // no cycle through the signal
-            follower_cancel_ticket_ = cancel_->set_handler([weak] {
-              if (auto op = weak.lock())
-                op->on_io([](RequestOp& o) {
-                  if (!o.follower_settled_.exchange(true))
-                    o.fail(Error(ErrorCategory::cancelled, "cancelled by the caller"));
-                });
-            });
-          }
-          follower->on_complete([self](const FlightResult& r) {
-            CachedPtr value = r.ok() ? *r : nullptr;
-            self->on_io([value](RequestOp& op) {
-              if (op.follower_settled_.exchange(true)) return;  // cancelled first
-              if (op.cancel_) op.cancel_->clear(op.follower_cancel_ticket_);
-              if (value) op.answer_from_cache(value);
-              else op.proceed();
-            });
-          });
-          return;
-        }
-        leader_.emplace(std::move(std::get<SingleFlight::Leader>(joined)));
-        // Another flight may have finished between find() and join().
-        if (CachedPtr hit = core_->cache->find(*cache_key_)) {
-          leader_->complete(hit);
-          leader_.reset();
-          return on_io([hit](RequestOp& op) { op.answer_from_cache(hit); });
-        }
-      }
+      if (!req_.cache.no_cache) return find_or_join();
     }
     proceed();
   }
 
  private:
   bool use_cache() const { return core_->cache && decision_.cache.enabled; }
+
+  // A hit costs nothing, so it is looked up before any cap is consulted. An
+  // identical request already in flight is waited on; otherwise this request
+  // leads the flight and goes upstream.
+  void find_or_join() {
+    if (CachedPtr hit = core_->cache->find(*cache_key_)) return on_io([hit](RequestOp& op) { op.answer_from_cache(hit); });
+    auto joined = core_->flights.join(*cache_key_);
+    if (auto* follower = std::get_if<SingleFlight::Follower>(&joined)) return follow(*follower);
+    leader_.emplace(std::move(std::get<SingleFlight::Leader>(joined)));
+    // Another flight may have finished between find() and join().
+    if (CachedPtr hit = core_->cache->find(*cache_key_)) {
+      leader_->complete(hit);
+      leader_.reset();
+      return on_io([hit](RequestOp& op) { op.answer_from_cache(hit); });
+    }
+    proceed();
+  }
+
+  // Waits for the identical request in flight: its answer is ours, and so is
+  // its upstream failure. If it stopped for reasons of its own, we join
+  // again (and one of those waiting leads). Our own cancellation ends the
+  // wait at once; the flight goes on for the others. Whichever comes first
+  // settles the wait.
+  void follow(const SingleFlight::Follower& follower) {
+    auto self = shared_from_this();
+    // Only the one who settled the previous wait gets here: no race on it.
+    const uint64_t epoch = (wait_state_.load() >> 1) + 1;
+    wait_state_.store(epoch << 1);
+    if (cancel_) {
+      std::weak_ptr<RequestOp> weak = self;  // no cycle through the signal
+      follower_cancel_ticket_ = cancel_->set_handler([weak, epoch] {
+        if (auto op = weak.lock())
+          op->on_io([epoch](RequestOp& o) {
+            if (o.settle_wait(epoch)) o.fail(Error(ErrorCategory::cancelled, "cancelled by the caller"));
+          });
+      });
+    }
+    follower.on_complete([self, epoch](const FlightResult& r) {
+      std::optional<Error> failed;
+      CachedPtr value;
+      if (r.ok()) value = *r;
+      else failed = r.error();
+      self->on_io([value, failed, epoch](RequestOp& op) {
+        if (!op.settle_wait(epoch)) return;  // cancelled first
+        if (op.cancel_) op.cancel_->clear(op.follower_cancel_ticket_);
+        if (value) return op.answer_from_cache(value);
+        if (failed)
+          return op.fail(Error(failed->category(),
+                               "the identical request this one waited on failed upstream: " + failed->message()));
+        op.find_or_join();
+      });
+    });
+  }
+
+  // Ends wait `epoch` once: true for whichever of its outcome and the
+  // caller's cancellation comes first, false for the other and for anything
+  // left over from an earlier wait.
+  bool settle_wait(uint64_t epoch) {
+    uint64_t open = epoch << 1;
+    return wait_state_.compare_exchange_strong(open, open | 1);
+  }
+
+  // Whether the leader's failure is the upstream's, which its followers
+  // share, rather than its own (its caller, its deadline, its cap, or a
+  // stream cut after part of it was delivered to its caller alone).
+  bool upstream_failure(const Error& e) const {
+    const auto c = e.category();
+    return (c == ErrorCategory::provider || c == ErrorCategory::timeout || c == ErrorCategory::bad_request) &&
+           !deadline_passed_ && !delivered_;
+  }
 
   // Runs fn on an I/O thread, never inside the call that started the request.
   template <typename F>
@@ -257,7 +289,12 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     // cache key are made, and nothing reads the request's body after this.
     d.body = std::move(req_.body);
     d.stream = req_.stream;
-    d.on_delta = on_delta_;
+    if (on_delta_) {
+      d.on_delta = [self = shared_from_this()](const nlohmann::json& chunk) {
+        self->delivered_ = true;  // a failure after this is not one to share
+        self->on_delta_(chunk);
+      };
+    }
     d.cancel = cancel_;
     d.deadline = deadline_at_;
     d.request_id = request_id_;
@@ -341,10 +378,12 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     } else {
       error_ = result.error();
     }
-    // Waiting duplicates get the answer now, or make their own call.
+    // Waiting duplicates get the answer now, share the upstream's failure,
+    // or (this request's failure was its own) join again.
     if (leader_) {
       if (cached_) leader_->complete(cached_);
-      else leader_->fail(error_ ? *error_ : Error(ErrorCategory::internal, "answer not cacheable"));
+      else if (error_ && upstream_failure(*error_)) leader_->fail(*error_);
+      else leader_->abandon();
       leader_.reset();
     }
     record_and_answer(now);
@@ -435,8 +474,8 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
   // Errors before dispatch are delivered on an I/O thread too: never inside
   // the call that started the request.
   void fail(Error error) {
-    if (leader_) {  // duplicates waiting on this request make their own calls
-      leader_->fail(error);
+    if (leader_) {  // refused before going upstream: those waiting join again
+      leader_->abandon();
       leader_.reset();
     }
     error_ = std::move(error);
@@ -465,7 +504,10 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
   std::optional<CacheKey> cache_key_;
   std::optional<SingleFlight::Leader> leader_;
   // A follower's wait ends once: by the flight's outcome or by cancellation.
-  std::atomic<bool> follower_settled_{false};
+  // (epoch << 1) | settled; each wait (a request may wait again after a
+  // flight is abandoned) has its own epoch, see settle_wait().
+  std::atomic<uint64_t> wait_state_{0};
+  std::atomic<bool> delivered_{false};  // a delta reached this request's caller
   uint64_t follower_cancel_ticket_ = 0;
   CachedPtr cached_;
   Response response_;

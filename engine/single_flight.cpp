@@ -30,6 +30,16 @@ std::size_t SingleFlight::in_flight() const {
   return flights_.size();
 }
 
+std::size_t SingleFlight::waiting() const {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (const auto& [key, flight] : flights_) {
+    std::lock_guard flight_lock(flight->mu);
+    n += flight->callbacks.size();
+  }
+  return n;
+}
+
 void SingleFlight::release(const CacheKey& key, const std::shared_ptr<Flight>& flight) {
   std::lock_guard lock(mu_);
   auto it = flights_.find(key);
@@ -38,7 +48,7 @@ void SingleFlight::release(const CacheKey& key, const std::shared_ptr<Flight>& f
 
 SingleFlight::Leader& SingleFlight::Leader::operator=(Leader&& other) noexcept {
   if (this != &other) {
-    if (flight_) finish(Error(ErrorCategory::internal, "single-flight leader replaced before completing"));
+    abandon();
     owner_ = std::exchange(other.owner_, nullptr);
     key_ = other.key_;
     flight_ = std::move(other.flight_);
@@ -46,12 +56,9 @@ SingleFlight::Leader& SingleFlight::Leader::operator=(Leader&& other) noexcept {
   return *this;
 }
 
-SingleFlight::Leader::~Leader() {
-  if (flight_) {
-    finish(Error(ErrorCategory::internal,
-                 "the identical request this one was waiting for ended without an answer"));
-  }
-}
+SingleFlight::Leader::~Leader() { abandon(); }
+
+void SingleFlight::Leader::abandon() { finish(FlightResult(CachedPtr())); }
 
 void SingleFlight::Leader::complete(CachedPtr value) {
   if (!value) {

@@ -1,16 +1,22 @@
 // Single-flight: identical requests in flight at once make one upstream call.
 //
 // join(key) makes the first caller the Leader; callers arriving before the
-// leader completes become Followers of the same flight. The leader calls
-// complete() with the answer or fail() with an error, and every follower
-// receives that outcome. Nothing is kept after completion: the next join()
-// for the key starts a new flight (so insert into the ResponseCache *before*
-// completing, or a request arriving in between would miss both).
+// leader completes become Followers of the same flight. The leader ends the
+// flight one of three ways, and every follower receives that outcome:
+//   complete(answer)  the answer is theirs too;
+//   fail(error)       the upstream failed, and would fail them the same way
+//                     (they asked the same providers at the same moment);
+//   abandon()         the leader stopped for reasons of its own (its caller
+//                     cancelled, its deadline passed, its cap refused it):
+//                     followers receive a result with no answer (a null
+//                     CachedPtr) and join() again, so one of them leads.
+// Nothing is kept after completion: the next join() for the key starts a
+// new flight (so insert into the ResponseCache *before* completing, or a
+// request arriving in between would miss both).
 //
 // Errors reach only the followers waiting at that moment; they are never
-// remembered. A Leader destroyed without completing (an exception, a
-// forgotten path) fails its followers with an `internal` error, so no one
-// waits forever.
+// remembered. A Leader destroyed without ending its flight (an exception, a
+// forgotten path) abandons it, so no one waits forever.
 //
 // Followers can wait two ways: wait_until(deadline) blocks the calling thread
 // (a deadline that passes first yields a `timeout` error; the flight goes
@@ -48,11 +54,12 @@ class SingleFlight {
     Leader& operator=(Leader&&) noexcept;
     Leader(const Leader&) = delete;
     Leader& operator=(const Leader&) = delete;
-    ~Leader();  // fails the flight if neither complete() nor fail() ran
+    ~Leader();  // abandons the flight if it has not ended
 
-    // Hands the answer to every follower. Call at most once (either).
+    // Ends the flight for every follower (see above). Call one, once.
     void complete(CachedPtr value);
     void fail(Error error);
+    void abandon();
 
    private:
     friend class SingleFlight;
@@ -66,7 +73,8 @@ class SingleFlight {
 
   class Follower {
    public:
-    // The leader's outcome, or a `timeout` error if `deadline` comes first.
+    // The leader's outcome (a null answer: abandoned, join again), or a
+    // `timeout` error if `deadline` comes first.
     FlightResult wait_until(std::chrono::steady_clock::time_point deadline) const;
     // Calls `done` once with the leader's outcome (see the header comment
     // for the thread it runs on). A caller with its own deadline races it
@@ -86,8 +94,10 @@ class SingleFlight {
   ~SingleFlight();
 
   std::variant<Leader, Follower> join(const CacheKey& key);
-  // Flights now in progress (for stats and tests).
+  // Flights now in progress, and followers waiting on them through
+  // on_complete() (for stats and tests).
   std::size_t in_flight() const;
+  std::size_t waiting() const;
 
  private:
   void release(const CacheKey& key, const std::shared_ptr<Flight>& flight);

@@ -131,7 +131,7 @@ TEST_CASE("a follower whose deadline passes gets a timeout, the flight goes on")
   CHECK((*again)->body == "late");
 }
 
-TEST_CASE("a leader dropped without an answer releases its followers with an error") {
+TEST_CASE("a leader dropped without ending its flight abandons it: followers are told to join again") {
   SingleFlight sf;
   auto flight = std::make_optional(lead_and_follow(sf));
   const SingleFlight::Follower follower = flight->follower;
@@ -139,11 +139,24 @@ TEST_CASE("a leader dropped without an answer releases its followers with an err
   follower.on_complete([&](const FlightResult& r) { async_got = r; });
   flight.reset();  // the leader goes without an answer
   auto got = follower.wait_until(steady_clock::now() + kGenerous);
-  REQUIRE_FALSE(got.ok());
-  CHECK(got.error().category() == ErrorCategory::internal);
+  REQUIRE(got.ok());
+  CHECK(*got == nullptr);  // no answer, no error: join again
   REQUIRE(async_got.has_value());
-  CHECK_FALSE(async_got->ok());
+  REQUIRE(async_got->ok());
+  CHECK(**async_got == nullptr);
   CHECK(sf.in_flight() == 0);
+  // Joining again, the first follower leads a new flight.
+  CHECK(std::holds_alternative<SingleFlight::Leader>(sf.join(kKey)));
+}
+
+TEST_CASE("abandon() ends a flight the same way, once") {
+  SingleFlight sf;
+  auto [leader, follower] = lead_and_follow(sf);
+  leader.abandon();
+  leader.complete(value("too late"));  // the flight has ended: ignored
+  auto got = follower.wait_until(steady_clock::now() + kGenerous);
+  REQUIRE(got.ok());
+  CHECK(*got == nullptr);
 }
 
 TEST_CASE("on_complete runs on completion, or at once when already complete") {

@@ -162,6 +162,82 @@ TEST_CASE("a duplicate waiting on an identical request in flight stops at its ow
   for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
 }
 
+TEST_CASE("duplicates waiting on a request whose upstream fails share its failure instead of each calling", "[request][cache][concurrency]") {
+  MockedEngine m(kPolicy);
+  // One request alone, to count what a failing flight costs the provider.
+  adapters::MockBehavior down = fault(MockFault::unavailable);
+  down.latency = std::chrono::milliseconds(200);  // the rest arrive while the first is in flight
+  m.mock->script("gpt-4o-mini", down);
+  REQUIRE_FALSE(m.api().complete(faq("a", "alone")).ok());
+  const int64_t per_request = m.mock->calls("gpt-4o-mini");
+  REQUIRE(per_request >= 1);
+
+  std::vector<std::future<Result<Response>>> futures;
+  for (int i = 0; i < 20; ++i) futures.push_back(async_complete(m.api(), faq("a"), boost::asio::use_future));
+  int shared = 0;
+  for (auto& f : futures) {
+    auto r = f.get();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().category() == ErrorCategory::provider);
+    shared += r.error().message().starts_with("the identical request this one waited on failed upstream: ");
+  }
+  // Only the requests that led a flight called upstream: normally one (a
+  // request that arrived after a flight ended leads its own; an open circuit
+  // makes a leader's calls fewer, never more).
+  CHECK(shared >= 1);
+  CHECK(m.mock->calls("gpt-4o-mini") - per_request <= (20 - shared) * per_request);
+  for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
+}
+
+TEST_CASE("when the request leading a flight is cancelled, a duplicate waiting on it leads a new call", "[request][cache][concurrency]") {
+  MockedEngine m(kPolicy);
+  // The first call hangs until cancelled; the next answers.
+  m.mock->script("gpt-4o-mini", fault(MockFault::hang, 1));
+  auto leader_cancel = Cancellation::make();
+  std::promise<Result<Response>> leader_done;
+  m.api().async_complete(faq("a"), [&](Result<Response> r) { leader_done.set_value(std::move(r)); }, leader_cancel);
+  REQUIRE(eventually([&] { return m.mock->calls("gpt-4o-mini") == 1; }));  // the flight is up
+
+  std::promise<Result<Response>> follower_done;
+  m.api().async_complete(faq("a"), [&](Result<Response> r) { follower_done.set_value(std::move(r)); });
+  REQUIRE(eventually([&] { return m.engine->core().flights.waiting() == 1; }));  // the duplicate waits on it
+  leader_cancel->cancel();
+  CHECK(leader_done.get_future().get().error().category() == ErrorCategory::cancelled);
+  auto follower = follower_done.get_future().get();
+  REQUIRE(follower.ok());  // its caller did not cancel: it made its own call
+  CHECK_FALSE(follower->cache_hit);
+  CHECK(m.mock->calls("gpt-4o-mini") == 2);
+  for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
+}
+
+TEST_CASE("a stream cut after part of it reached its caller is not a failure to share: the duplicate calls again", "[request][cache][concurrency]") {
+  MockedEngine m(kPolicy);
+  // The first call streams two deltas, then the connection is cut; the
+  // next answers whole. The delay keeps the flight up while the duplicate joins.
+  adapters::MockBehavior cut = fault(MockFault::truncate, 1);
+  cut.truncate_after = 2;
+  cut.latency = std::chrono::milliseconds(1000);
+  m.mock->script("gpt-4o-mini", cut);
+  auto streamed = [&](std::promise<Result<Response>>& done, std::atomic<int>& deltas) {
+    m.api().async_stream(faq("a"), [&](const nlohmann::json&) { ++deltas; },
+                         [&](Result<Response> r) { done.set_value(std::move(r)); });
+  };
+  std::promise<Result<Response>> first_done, second_done;
+  std::atomic<int> first_deltas{0}, second_deltas{0};
+  streamed(first_done, first_deltas);
+  REQUIRE(eventually([&] { return m.mock->calls("gpt-4o-mini") == 1; }));
+  streamed(second_done, second_deltas);
+  REQUIRE(eventually([&] { return m.engine->core().flights.waiting() == 1; }));
+  auto first = first_done.get_future().get();
+  REQUIRE_FALSE(first.ok());
+  CHECK(first_deltas >= 1);
+  auto second = second_done.get_future().get();
+  REQUIRE(second.ok());
+  CHECK_FALSE(second->cache_hit);
+  CHECK(second_deltas >= 1);
+  CHECK(m.mock->calls("gpt-4o-mini") == 2);
+}
+
 TEST_CASE("errors are never cached", "[request][cache]") {
   MockedEngine m(kPolicy);
   m.mock->script("gpt-4o-mini", fault(MockFault::bad_request));
