@@ -209,6 +209,18 @@ test('bad JSON is a 400', async () => {
   assert.equal(body.error.type, 'invalid_request_error');
 });
 
+test("a policy function's error is a 422 naming where it failed; its words, which quote the prompt, reach only the log", async () => {
+  await assert.rejects(
+    client(gw).chat.completions.create(
+      { model: 'x', messages: [{ role: 'user', content: 'private words 7f3a' }], max_tokens: 5 },
+      { headers: { 'x-tollgate-tags': 'task=careless', 'x-request-id': 'careless-1' } }),
+    (e) => e.status === 422 && /route 'careless' when/.test(e.error.message) &&
+      /gateway's log/.test(e.error.message) && !/private words/.test(e.error.message));
+  const line = await waitFor('its log line', () => gw.logLines().find((l) => l.request_id === 'careless-1'));
+  assert.equal(line.status, 422);
+  assert.match(line.error, /saw: private words 7f3a/);
+});
+
 test('x-tollgate-timeout-ms bounds the whole request: a 504 in the OpenAI error format', async () => {
   const slowMock = await startMock(['--script', 'gpt-4o-mini=latency_ms=30000']);
   const g = await startGateway(slowMock.url, 'deadline');
