@@ -1,6 +1,7 @@
 // The gateway's HTTP transport (adapters/gateway_server.hpp): answers now or
-// later from any thread, streams, its own error answers, bounds, and a
-// graceful stop.
+// later from any thread, streams, its own error answers, bounds, a client
+// hanging up, and a graceful stop. All tagged [concurrency]: the TSan build
+// runs them (answers cross threads).
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -49,7 +50,7 @@ std::unique_ptr<GatewayServer> start(Handler h, GatewayServerOptions o = {}) {
 
 }  // namespace
 
-TEST_CASE("gateway server: a request and its answer, twice on one connection") {
+TEST_CASE("gateway server: a request and its answer, twice on one connection", "[concurrency]") {
   auto server = start([](HttpRequest req, std::shared_ptr<Responder> out) {
     out->respond({200, "text/plain", {{"x-echo-path", std::string(req.path())}},
                   req.method + " " + std::string(req.query()) + " " + std::string(req.header("x-custom")) + " " + req.body});
@@ -66,7 +67,7 @@ TEST_CASE("gateway server: a request and its answer, twice on one connection") {
   CHECK(again.body == "GET   ");
 }
 
-TEST_CASE("gateway server: an answer from another thread, later") {
+TEST_CASE("gateway server: an answer from another thread, later", "[concurrency]") {
   Parked parked;
   auto server = start(parked.handler());
   RawClient c(server->port());
@@ -79,7 +80,7 @@ TEST_CASE("gateway server: an answer from another thread, later") {
   CHECK(r.body == "{\"ok\":true}");
 }
 
-TEST_CASE("gateway server: a stream written from another thread arrives whole and in order") {
+TEST_CASE("gateway server: a stream written from another thread arrives whole and in order", "[concurrency]") {
   Parked parked;
   auto server = start(parked.handler());
   RawClient c(server->port());
@@ -101,7 +102,7 @@ TEST_CASE("gateway server: a stream written from another thread arrives whole an
   CHECK_FALSE(out->closed());
 }
 
-TEST_CASE("gateway server: a client that hangs up while its answer is owed fires on_close once") {
+TEST_CASE("gateway server: a client that hangs up while its answer is owed fires on_close once", "[concurrency]") {
   Parked parked;
   auto server = start(parked.handler());
   auto c = std::make_unique<RawClient>(server->port());
@@ -125,7 +126,7 @@ TEST_CASE("gateway server: a client that hangs up while its answer is owed fires
   REQUIRE(tollgate::testing::eventually([&] { return server->open_connections() == 0; }));
 }
 
-TEST_CASE("gateway server: an answered request and pipelined requests never fire on_close") {
+TEST_CASE("gateway server: an answered request and pipelined requests never fire on_close", "[concurrency]") {
   Parked parked;
   auto server = start(parked.handler());
   RawClient c(server->port());
@@ -151,7 +152,7 @@ TEST_CASE("gateway server: an answered request and pipelined requests never fire
   CHECK(fired == 0);
 }
 
-TEST_CASE("gateway server: a handler that drops its Responder answers 500") {
+TEST_CASE("gateway server: a handler that drops its Responder answers 500", "[concurrency]") {
   auto server = start([](HttpRequest, std::shared_ptr<Responder>) {});
   RawClient c(server->port());
   auto r = c.request("GET", "/");
@@ -159,7 +160,7 @@ TEST_CASE("gateway server: a handler that drops its Responder answers 500") {
   CHECK(r.body.find("without an answer") != std::string::npos);
 }
 
-TEST_CASE("gateway server: its own errors go through error_response") {
+TEST_CASE("gateway server: its own errors go through error_response", "[concurrency]") {
   GatewayServerOptions o;
   o.max_body_bytes = 1000;
   o.response_timeout = 200ms;
@@ -191,7 +192,7 @@ TEST_CASE("gateway server: its own errors go through error_response") {
   }
 }
 
-TEST_CASE("gateway server: connections beyond the limit get 503") {
+TEST_CASE("gateway server: connections beyond the limit get 503", "[concurrency]") {
   GatewayServerOptions o;
   o.max_connections = 2;
   Parked parked;
@@ -206,7 +207,7 @@ TEST_CASE("gateway server: connections beyond the limit get 503") {
   CHECK(r.status == 503);
 }
 
-TEST_CASE("gateway server: stop() lets the request in flight finish, then refuses new ones") {
+TEST_CASE("gateway server: stop() lets the request in flight finish, then refuses new ones", "[concurrency]") {
   Parked parked;
   auto server = start(parked.handler());
   const uint16_t port = server->port();
@@ -228,7 +229,7 @@ TEST_CASE("gateway server: stop() lets the request in flight finish, then refuse
   CHECK_FALSE(late.connected());
 }
 
-TEST_CASE("gateway server: stop() cuts what is still unanswered at the deadline") {
+TEST_CASE("gateway server: stop() cuts what is still unanswered at the deadline", "[concurrency]") {
   Parked parked;
   auto server = start(parked.handler());
   RawClient c(server->port());
