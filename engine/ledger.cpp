@@ -87,6 +87,7 @@ struct Ledger::Impl {
   bool stop = false;
   std::optional<Error> first_error_since_flush;
   LedgerStats counters;
+  uint64_t reused_ids = 0;  // writer thread only: suffixes given to reused request ids
 
   std::atomic<bool> failing{false};
   std::optional<Error> failing_error;  // guarded by mu
@@ -112,6 +113,7 @@ struct Ledger::Impl {
   void fail_all(std::vector<Item>& batch, const Error& error);
   Result<void> check_file_identity() const;
   Result<void> write_row(Item& item);
+  bool write_reused_id_row(Item& item);
   Result<void> write_score(Item& item);
 };
 
@@ -276,6 +278,21 @@ void Ledger::Impl::run() {
   }
 }
 
+// A caller that gave a new request an id it had used before (Request::id,
+// serve's x-request-id: a client retrying with the same headers) collides
+// with the earlier request's attempts. The row is money, so it is kept: the
+// request id gets a suffix, `<id>~<ms>.<n>`, unique among this ledger's rows.
+bool Ledger::Impl::write_reused_id_row(Item& item) {
+  const std::string given = item.row.request_id;
+  for (int n = 1; n <= 3; ++n) {
+    item.row.request_id = given + "~" + std::to_string(item.row.time_ms) + "." + std::to_string(++reused_ids);
+    if (write_row(item)) return true;
+    if (!db.last_was_constraint()) break;
+  }
+  item.row.request_id = given;
+  return false;
+}
+
 Result<void> Ledger::Impl::write_row(Item& item) {
   const LedgerRow& r = item.row;
   sql::Stmt& s = *insert_attempt;
@@ -379,6 +396,7 @@ void Ledger::Impl::commit(std::vector<Item>& batch) {
     if (item.kind == Item::Kind::barrier) continue;
     auto written = item.kind == Item::Kind::row ? write_row(item) : write_score(item);
     if (written) continue;
+    if (item.kind == Item::Kind::row && db.last_was_constraint() && write_reused_id_row(item)) continue;
     if (db.last_was_constraint()) {
       // Only this statement was undone; the rest of the batch stands.
       item.error = Error(ErrorCategory::internal,

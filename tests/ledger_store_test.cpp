@@ -167,7 +167,7 @@ TEST_CASE("async appends are all committed by flush and by close") {
   CHECK(RawDb(path).integer("SELECT count(*) FROM attempts") == 1000);
 }
 
-TEST_CASE("a duplicate attempt fails alone, its batch commits") {
+TEST_CASE("a reused request id keeps its row, under the id with a suffix, and its batch commits") {
   TempDir dir;
   const auto path = dir.file("l.db");
   LedgerOptions options;
@@ -175,14 +175,16 @@ TEST_CASE("a duplicate attempt fails alone, its batch commits") {
   auto ledger = Ledger::open(path, options);
   REQUIRE(ledger.ok());
   REQUIRE((*ledger)->append(make_row("x", kT0, Money{1})).ok());
-  REQUIRE((*ledger)->append(make_row("x", kT0, Money{1})).ok());  // async: queued
-  REQUIRE((*ledger)->append(make_row("y", kT0, Money{1})).ok());
-  auto flushed = (*ledger)->flush();
-  REQUIRE_FALSE(flushed.ok());
-  CHECK_THAT(flushed.error().message(), Catch::Contains("'x' attempt 1 is already in the ledger"));
-  CHECK(RawDb(path).integer("SELECT count(*) FROM attempts") == 2);
-  CHECK((*ledger)->stats().rows_failed == 1);
-  CHECK((*ledger)->health().ok());  // a caller's bug, not a failing ledger
+  REQUIRE((*ledger)->append(make_row("x", kT0, Money{2})).ok());  // a caller reusing its id
+  REQUIRE((*ledger)->append(make_row("y", kT0, Money{4})).ok());
+  REQUIRE((*ledger)->flush().ok());
+  RawDb db(path);
+  CHECK(db.integer("SELECT count(*) FROM attempts") == 3);
+  CHECK(db.integer("SELECT sum(cost_nanos) FROM attempts") == 7);  // no money lost
+  CHECK(db.integer("SELECT cost_nanos FROM attempts WHERE request_id = 'x'") == 1);
+  CHECK(db.integer("SELECT cost_nanos FROM attempts WHERE request_id LIKE 'x~" + std::to_string(kT0) + ".%'") == 2);
+  CHECK((*ledger)->stats().rows_failed == 0);
+  CHECK((*ledger)->health().ok());
 }
 
 TEST_CASE("record_quality stores a score against the answering attempt") {

@@ -271,6 +271,23 @@ TEST_CASE("timeout_ms: a request that answers in time is unaffected, a bad value
   CHECK(cancelled.error().category() == ErrorCategory::cancelled);
 }
 
+TEST_CASE("a caller reusing its request id loses no ledger row: the later request's rows get a suffix", "[request]") {
+  MockedEngine m(kPolicy);
+  Request r = chat("support", "first");
+  r.id = "client-7";
+  auto first = m.api().complete(r);
+  REQUIRE(first.ok());
+  r.body["messages"][0]["content"] = "second, same id";
+  auto second = m.api().complete(r);
+  REQUIRE(second.ok());
+  CHECK(second->request_id == "client-7");
+  REQUIRE(m.api().flush().ok());
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE request_id = 'client-7'") == 1);
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE request_id LIKE 'client-7~%'") == 1);
+  CHECK(m.ledger_int("SELECT sum(cost_nanos) FROM attempts WHERE request_id LIKE 'client-7%'") ==
+        first->cost.nanos + second->cost.nanos);
+}
+
 TEST_CASE("record_quality scores a request, bad ids and scores are clear errors", "[request]") {
   MockedEngine m(kPolicy);
   auto res = m.api().complete(chat("support", "rate me", {{"task", "classify"}}));

@@ -50,6 +50,9 @@ struct Request {
 
   // Your id for the request (it becomes Response::request_id and the
   // ledger's request id; record_quality takes it). Empty: tollgate makes one.
+  // Give each request its own: a reused id loses nothing, but the later
+  // request's ledger rows are stored as `<id>~<ms>.<n>`, and record_quality
+  // scores the first request that had the id.
   std::string id;
 
   // The whole request, retries and fallbacks included, must finish within
