@@ -35,6 +35,7 @@ struct Item {
   Kind kind = Kind::row;
   LedgerRow row;                       // Kind::row
   std::string request_id, source;      // Kind::score
+  std::string team;                    // Kind::score: only this team's requests (empty: any)
   double score = 0;
   int64_t time_ms = 0;
   Waiter* waiter = nullptr;            // null: nobody waits (async rows)
@@ -51,7 +52,7 @@ VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?
 
 // The attempt a score belongs to: the last one that answered, else the last.
 constexpr std::string_view kFindAnswer = R"sql(
-SELECT attempt, model, task, route FROM attempts WHERE request_id = ?1
+SELECT attempt, model, task, route, team FROM attempts WHERE request_id = ?1
 ORDER BY status IN ('ok', 'cache_hit') DESC, attempt DESC LIMIT 1
 )sql";
 
@@ -330,7 +331,9 @@ Result<void> Ledger::Impl::write_score(Item& item) {
     find.reset();
     return found.error();
   }
-  if (!*found) {
+  // Another team's request reads as unknown: a gateway's client learns
+  // nothing about requests not its own.
+  if (!*found || (!item.team.empty() && find.text_at(4) != item.team)) {
     find.reset();
     item.error = Error(ErrorCategory::bad_request,
                        "record_quality: no request '" + item.request_id +
@@ -517,8 +520,10 @@ Result<void> Ledger::flush() {
   return impl_->submit(std::move(item), true);
 }
 
-Result<void> Ledger::record_quality(std::string_view request_id, double score,
-                                    std::string_view source) {
+namespace {
+
+// What is wrong with a score before the ledger is asked, if anything.
+std::optional<Error> score_problem(std::string_view request_id, double score) {
   if (!(score >= 0.0 && score <= 1.0)) {
     return Error(ErrorCategory::bad_request,
                  "record_quality: score " + std::to_string(score) +
@@ -529,13 +534,35 @@ Result<void> Ledger::record_quality(std::string_view request_id, double score,
     return Error(ErrorCategory::bad_request,
                  "record_quality: empty request id; pass the id the engine returned");
   }
+  return std::nullopt;
+}
+
+Item score_item(std::string_view request_id, double score, std::string_view source, std::string_view team,
+                int64_t now_ms) {
   Item item;
   item.kind = Item::Kind::score;
   item.request_id = std::string(request_id);
   item.source = std::string(source);
+  item.team = std::string(team);
   item.score = score;
-  item.time_ms = impl_->now_ms();
-  return impl_->submit(std::move(item), true);
+  item.time_ms = now_ms;
+  return item;
+}
+
+}  // namespace
+
+Result<void> Ledger::record_quality(std::string_view request_id, double score,
+                                    std::string_view source) {
+  if (auto problem = score_problem(request_id, score)) return *problem;
+  return impl_->submit(score_item(request_id, score, source, {}, impl_->now_ms()), true);
+}
+
+void Ledger::record_quality_async(std::string_view request_id, double score, std::string_view source,
+                                  std::string_view team, std::function<void(Result<void>)> done) {
+  if (auto problem = score_problem(request_id, score)) return done(std::move(*problem));
+  Item item = score_item(request_id, score, source, team, impl_->now_ms());
+  item.on_done = std::move(done);
+  impl_->submit_async(std::move(item));
 }
 
 const QualityBoard& Ledger::quality() const { return impl_->quality; }

@@ -114,6 +114,13 @@ class Ledger {
   // Fails with bad_request for a score outside [0, 1] or a request id the
   // ledger has no row for. Waits for the commit in both durability modes.
   Result<void> record_quality(std::string_view request_id, double score, std::string_view source);
+  // The same without blocking on the commit: `done` runs on the writer
+  // thread once the score is committed or refused (as append_async's), or
+  // at once on this thread for a score outside [0, 1] or an empty id. A
+  // non-empty `team` scores only that team's requests: another team's id
+  // fails exactly as an unknown one does.
+  void record_quality_async(std::string_view request_id, double score, std::string_view source,
+                            std::string_view team, std::function<void(Result<void>)> done);
 
   // Measured quality per (model, task); kept current by the writer.
   const QualityBoard& quality() const;

@@ -2,6 +2,7 @@
 // commit, quality scores.
 #include <catch2/catch.hpp>
 
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -230,6 +231,36 @@ TEST_CASE("record_quality stores a score against the answering attempt") {
     }
     CHECK(db.integer("SELECT count(*) FROM quality") == 1);
   }
+}
+
+TEST_CASE("record_quality_async: its own team's request only, without blocking") {
+  TempDir dir;
+  const auto path = dir.file("l.db");
+  auto ledger = Ledger::open(path, LedgerOptions{});
+  REQUIRE(ledger.ok());
+  LedgerRow mine = make_row("mine", kT0, Money{10});
+  REQUIRE((*ledger)->append(mine).ok());
+  const std::string team = mine.team;
+  auto score = [&](const std::string& id, double value, const std::string& as_team) {
+    std::promise<Result<void>> done;
+    (*ledger)->record_quality_async(id, value, "thumbs", as_team, [&](Result<void> r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
+  };
+  CHECK(score("mine", 1.0, team).ok());
+  CHECK(score("mine", 0.5, "").ok());  // no team given: any request
+  // Another team's request reads exactly as an unknown one.
+  auto other = score("mine", 0.5, "not-" + team);
+  REQUIRE_FALSE(other.ok());
+  auto unknown = score("nope", 0.5, "not-" + team);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(other.error().category() == unknown.error().category());
+  CHECK_THAT(other.error().message(), Catch::Contains("no request 'mine' in the ledger"));
+  CHECK_THAT(unknown.error().message(), Catch::Contains("no request 'nope' in the ledger"));
+  // A bad score is refused at once, on the caller's thread.
+  auto bad = score("mine", 1.5, team);
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message(), Catch::Contains("outside [0, 1]"));
+  CHECK(RawDb(path).integer("SELECT count(*) FROM quality") == 2);
 }
 
 TEST_CASE("quality figures are rebuilt from the ledger when it is reopened") {

@@ -197,6 +197,31 @@ TEST_CASE("serve chat_request: the key picks the team, tags, id and cache contro
   CHECK_FALSE(engine::wants_stream_usage(*null_options));
 }
 
+TEST_CASE("serve quality_request: request_id and score required, source optional and bounded") {
+  auto q = [](std::string body) {
+    adapters::HttpRequest http;
+    http.method = "POST";
+    http.target = "/v1/quality";
+    http.body = std::move(body);
+    return quality_request(http);
+  };
+  auto ok = q(R"({"request_id": "tg-0193a1b2c3d4-0011223344556677", "score": 0.8, "source": "thumbs"})");
+  REQUIRE(ok.ok());
+  CHECK(ok->request_id == "tg-0193a1b2c3d4-0011223344556677");
+  CHECK(ok->score == Approx(0.8));
+  CHECK(ok->source == "thumbs");
+  CHECK(q(R"({"request_id": "r1", "score": 1})")->source == "api");
+  for (const char* bad : {R"(not json)", R"([1])", R"({"score": 0.5})", R"({"request_id": "r1"})",
+                          R"({"request_id": "r1", "score": 1.5})", R"({"request_id": "r1", "score": "high"})",
+                          R"({"request_id": "has space", "score": 0.5})", R"({"request_id": "r1", "score": 0.5, "source": ""})",
+                          R"({"request_id": "r1", "score": 0.5, "source": 7})"}) {
+    auto r = q(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().category() == ErrorCategory::bad_request);
+  }
+  CHECK_THAT(q(R"({"request_id": "r1", "score": -1})").error().message(), Catch::Matchers::Contains("'score'"));
+}
+
 TEST_CASE("serve wire shapes: SSE framing, usage chunk, query parameters, spend") {
   CHECK(sse_data(json{{"a", 1}}) == "data: {\"a\":1}\n\n");
   Response resp;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine_impl.hpp"
+#include "engine/ledger.hpp"
 #include "engine/stream_options.hpp"
 #include "tools/serve_errors.hpp"
 #include "tools/serve_openai.hpp"
@@ -93,7 +94,8 @@ void ServeApp::handle(HttpRequest http, std::shared_ptr<Responder> out) {
   }
 
   const bool chat_path = path == "/v1/chat/completions" || path == "/chat/completions";
-  const bool known = chat_path || path == "/v1/models" || path == "/v1/spend";
+  const bool quality_path = path == "/v1/quality";
+  const bool known = chat_path || quality_path || path == "/v1/models" || path == "/v1/spend";
   auto refuse = [&](const ApiError& e, const KeyInfo* key) {
     nlohmann::json line = {{"event", "request"}, {"method", http.method}, {"path", std::string(path.substr(0, 200))},
                            {"status", e.status}, {"error", e.code}};
@@ -117,6 +119,10 @@ void ServeApp::handle(HttpRequest http, std::shared_ptr<Responder> out) {
   if (chat_path) {
     if (http.method != "POST") return refuse(method_not_allowed(http.method), key);
     return chat(http, *key, std::move(out), start);
+  }
+  if (quality_path) {
+    if (http.method != "POST") return refuse(method_not_allowed(http.method), key);
+    return quality(http, *key, std::move(out));
   }
   if (http.method != "GET") return refuse(method_not_allowed(http.method), key);
   if (path == "/v1/models") return models(out);
@@ -303,6 +309,33 @@ void ServeApp::spend(const HttpRequest& http, const KeyInfo& key, const std::sha
       if (v.team == team) views.push_back(std::move(v));
   }
   done(json_response(200, spend_body(team, views)));
+}
+
+void ServeApp::quality(const HttpRequest& http, const KeyInfo& key, std::shared_ptr<Responder> out) {
+  auto done = [this, team = key.team, out](const HttpResponse& r) {
+    log_.write({{"event", "request"}, {"method", "POST"}, {"path", "/v1/quality"}, {"status", r.status}, {"team", team}});
+    out->respond(r);
+  };
+  auto q = quality_request(http);
+  if (!q.ok()) return done(error_response(api_error_from(q.error())));
+  // The gateway ships with the engine, so it may reach the ledger (as
+  // models() reaches the policy): the score is checked against the key's
+  // team and committed without blocking this I/O thread.
+  auto* impl = dynamic_cast<engine::EngineImpl*>(&engine_);
+  engine::Ledger* ledger = impl ? impl->core().ledger.get() : nullptr;
+  if (!ledger)
+    return done(error_response(api_error_from(
+        Error(ErrorCategory::config, "This gateway runs without a ledger (--ledger), so it cannot keep scores."))));
+  // An admin key may score any team's request; any other, its team's only.
+  ledger->record_quality_async(
+      q->request_id, q->score, q->source, key.admin ? std::string_view() : std::string_view(key.team),
+      [done, q = *q](Result<void> recorded) {
+        if (!recorded.ok()) return done(error_response(api_error_from(recorded.error())));
+        done(json_response(200, {{"object", "quality"},
+                                 {"request_id", q.request_id},
+                                 {"score", q.score},
+                                 {"source", q.source}}));
+      });
 }
 
 std::string ServeApp::metrics_text() const {

@@ -34,7 +34,7 @@ ApiError bad_request(std::string message) { return {400, "invalid_request_error"
 ApiError not_found(std::string_view path) {
   return {404, "invalid_request_error", "not_found",
           "Unknown endpoint " + std::string(path.substr(0, 200)) +
-              "; this gateway serves POST /v1/chat/completions, GET /v1/models, GET /v1/spend, GET /metrics, GET /healthz"};
+              "; this gateway serves POST /v1/chat/completions, POST /v1/quality, GET /v1/models, GET /v1/spend, GET /metrics, GET /healthz"};
 }
 
 ApiError method_not_allowed(std::string_view method) {

@@ -134,6 +134,32 @@ Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& k
   return r;
 }
 
+Result<QualityScore> quality_request(const adapters::HttpRequest& http) {
+  auto bad = [](std::string m) { return Error(ErrorCategory::bad_request, std::move(m)); };
+  constexpr std::size_t kMaxSource = 64;
+  if (engine::text_nested_deeper_than(http.body, engine::kMaxBodyDepth))
+    return bad("The JSON body of your request is nested too deeply.");
+  const auto body = nlohmann::json::parse(http.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    return bad(R"(Send a JSON object: {"request_id": "...", "score": 0.9, "source": "thumbs"}.)");
+  QualityScore q;
+  const auto id = body.find("request_id");
+  if (id == body.end() || !id->is_string() || !safe_id(id->get_ref<const std::string&>()))
+    return bad("'request_id' is required: the x-request-id of the answer you are scoring.");
+  q.request_id = id->get<std::string>();
+  const auto score = body.find("score");
+  if (score == body.end() || !score->is_number() || !(score->get<double>() >= 0.0 && score->get<double>() <= 1.0))
+    return bad("'score' is required: a number from 0 (useless) to 1 (perfect).");
+  q.score = score->get<double>();
+  q.source = "api";
+  if (const auto src = body.find("source"); src != body.end()) {
+    if (!src->is_string() || src->get_ref<const std::string&>().empty() || src->get_ref<const std::string&>().size() > kMaxSource)
+      return bad("'source' must be a string of 1 to 64 characters, such as \"thumbs\" or \"evaluator\".");
+    q.source = src->get<std::string>();
+  }
+  return q;
+}
+
 std::string sse_data(const nlohmann::json& chunk) {
   std::string out = "data: ";
   out += chunk.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -28,6 +28,16 @@ namespace tollgate::tools {
 // is not a chat-completions object.
 Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& key);
 
+// POST /v1/quality: {"request_id": "...", "score": 0.9, "source": "thumbs"}
+// scores an answer (see Engine::record_quality). `source` is optional
+// (default "api"). Fails with a bad_request naming the field at fault.
+struct QualityScore {
+  std::string request_id;
+  double score = 0;
+  std::string source;
+};
+Result<QualityScore> quality_request(const adapters::HttpRequest& http);
+
 // One SSE event: "data: <json>\n\n".
 std::string sse_data(const nlohmann::json& chunk);
 inline constexpr std::string_view kSseDone = "data: [DONE]\n\n";

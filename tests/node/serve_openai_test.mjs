@@ -104,6 +104,29 @@ test('a completion', async () => {
   assert.ok(r.usage.prompt_tokens > 0 && r.usage.completion_tokens > 0);
 });
 
+test("quality scores: a key scores its own team's answers, never another team's", async () => {
+  const { response } = await client(gw).chat.completions.create({
+    model: 'anything', messages: [{ role: 'user', content: 'Score me' }], max_tokens: 20,
+  }).withResponse();
+  const id = response.headers.get('x-request-id');
+  const post = (key, body) => fetch(`${gw.url}/v1/quality`, {
+    method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  let r = await post('tg-test-support', { request_id: id, score: 0.9, source: 'thumbs' });
+  assert.equal(r.status, 200);
+  assert.deepEqual(await r.json(), { object: 'quality', request_id: id, score: 0.9, source: 'thumbs' });
+  // Another team's key: the request reads as unknown.
+  r = await post('tg-test-tiny-team', { request_id: id, score: 0.1 });
+  assert.equal(r.status, 400);
+  assert.match((await r.json()).error.message, /no request/);
+  r = await post('tg-test-support', { request_id: id, score: 2 });
+  assert.equal(r.status, 400);
+  assert.equal((await fetch(`${gw.url}/v1/quality`, { headers: { authorization: 'Bearer tg-test-support' } })).status, 405);
+  // Committed before the 200: another process reads it from the ledger.
+  const report = JSON.parse(execFileSync(TOLLGATE, ['report', '--ledger', gw.ledger, '--by', 'team', '--format', 'json']));
+  assert.equal(report.total.scored, 1);
+});
+
 test('a streamed completion, with usage', async () => {
   const stream = await client(gw).chat.completions.create({
     model: 'anything', messages: [{ role: 'user', content: 'Stream please' }], max_tokens: 50,
