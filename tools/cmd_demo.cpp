@@ -260,8 +260,13 @@ int cmd_demo(const Args& in) {
 
   std::printf("\nSpend caps\n");
   for (const auto& [team, t] : by_team) {
-    if (t.downgraded) std::printf("  %-10s %lld requests downgraded to a cheaper route\n", team.c_str(), static_cast<long long>(t.downgraded));
-    if (t.denied) std::printf("  %-10s %lld requests denied: %s\n", team.c_str(), static_cast<long long>(t.denied), denial_reason[team].c_str());
+    const auto requests = [](int64_t n) { return n == 1 ? "request" : "requests"; };
+    if (t.downgraded)
+      std::printf("  %-10s %lld %s downgraded to a cheaper route\n", team.c_str(), static_cast<long long>(t.downgraded),
+                  requests(t.downgraded));
+    if (t.denied)
+      std::printf("  %-10s %lld %s denied: %s\n", team.c_str(), static_cast<long long>(t.denied), requests(t.denied),
+                  denial_reason[team].c_str());
   }
   for (const auto& a : alerts) std::printf("  alert: %s\n", a.c_str());
 
