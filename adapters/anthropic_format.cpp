@@ -265,6 +265,11 @@ class AnthropicFormat final : public WireFormat {
 
   Expected<std::string> encode(const json& body, std::string_view model, bool stream) const override {
     if (!body.is_object()) return bad("the request body must be a JSON object");
+    // Anthropic has no "n": one answer a call. Answering a request for
+    // several with one would break a client that reads choices[1].
+    if (auto n = body.find("n"); n != body.end() && n->is_number_integer() && n->get<int64_t>() > 1)
+      return bad("n = " + n->dump() + " asks for several answers, and Anthropic's Messages API gives one a call; "
+                 "send n separate requests, or route requests with n > 1 to an OpenAI-compatible model");
     json out = json::object();
     out["model"] = model;
     int64_t max_tokens = default_max_tokens_;

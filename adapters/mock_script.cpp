@@ -130,10 +130,12 @@ std::string sse(std::string_view event, const std::string& data) {
   return out;
 }
 
-std::string openai_usage(const MockAnswer& a) {
+// n answers bill the prompt once and every answer's output.
+std::string openai_usage(const MockRequest& r, const MockAnswer& a) {
+  const int64_t completion = a.completion_tokens * r.answers;
   return "{\"prompt_tokens\":" + std::to_string(a.prompt_tokens) +
-         ",\"completion_tokens\":" + std::to_string(a.completion_tokens) +
-         ",\"total_tokens\":" + std::to_string(a.prompt_tokens + a.completion_tokens) +
+         ",\"completion_tokens\":" + std::to_string(completion) +
+         ",\"total_tokens\":" + std::to_string(a.prompt_tokens + completion) +
          ",\"prompt_tokens_details\":{\"cached_tokens\":" + std::to_string(a.cached_tokens) + "}}";
 }
 
@@ -149,32 +151,42 @@ std::string joined(const MockAnswer& a) {
   return text;
 }
 
+// "[{"index":0,<fields>},{"index":1,<fields>},...]": every one of the
+// request's n choices gets the same reply.
+std::string choices_array(const MockRequest& r, const std::string& fields) {
+  std::string out = "[";
+  for (int64_t i = 0; i < r.answers; ++i)
+    out += (i ? ",{\"index\":" : "{\"index\":") + std::to_string(i) + "," + fields + "}";
+  return out + "]";
+}
+
 std::vector<std::string> openai_sse(const MockRequest& r, const MockAnswer& a) {
   const std::string head = "{\"id\":" + json_str(a.id) +
                            ",\"object\":\"chat.completion.chunk\",\"created\":" +
                            std::to_string(std::time(nullptr)) + ",\"model\":" + json_str(r.model) +
-                           ",\"choices\":[{\"index\":0,\"delta\":";
-  const std::string tail = ",\"finish_reason\":null}]}";
+                           ",\"choices\":";
+  auto chunk = [&](const std::string& delta, std::string_view finish = "null") {
+    return sse("", head + choices_array(r, "\"delta\":" + delta + ",\"finish_reason\":" + std::string(finish)) + "}");
+  };
   std::vector<std::string> events;
   events.reserve(a.pieces.size() + 5);
-  events.push_back(sse("", head + "{\"role\":\"assistant\",\"content\":\"\"}" + tail));
+  events.push_back(chunk("{\"role\":\"assistant\",\"content\":\"\"}"));
   if (a.tool_call) {
-    events.push_back(sse("", head + "{\"tool_calls\":[{\"index\":0,\"id\":\"call_" + a.id +
-                                 "\",\"type\":\"function\",\"function\":{\"name\":" +
-                                 json_str(a.tool_name) + ",\"arguments\":\"\"}}]}" + tail));
+    events.push_back(chunk("{\"tool_calls\":[{\"index\":0,\"id\":\"call_" + a.id +
+                           "\",\"type\":\"function\",\"function\":{\"name\":" + json_str(a.tool_name) +
+                           ",\"arguments\":\"\"}}]}"));
   }
   for (const auto& p : a.pieces) {
-    events.push_back(sse("", a.tool_call
-                                 ? head + "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":" +
-                                       json_str(p) + "}}]}" + tail
-                                 : head + "{\"content\":" + json_str(p) + "}" + tail));
+    events.push_back(chunk(a.tool_call ? "{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":" +
+                                             json_str(p) + "}}]}"
+                                       : "{\"content\":" + json_str(p) + "}"));
   }
-  events.push_back(sse("", head + "{},\"finish_reason\":\"" + std::string(finish_of(a, r.api)) + "\"}]}"));
+  events.push_back(chunk("{}", "\"" + std::string(finish_of(a, r.api)) + "\""));
   if (r.include_usage) {
     events.push_back(sse("", "{\"id\":" + json_str(a.id) +
                                  ",\"object\":\"chat.completion.chunk\",\"created\":" +
                                  std::to_string(std::time(nullptr)) + ",\"model\":" +
-                                 json_str(r.model) + ",\"choices\":[],\"usage\":" + openai_usage(a) + "}"));
+                                 json_str(r.model) + ",\"choices\":[],\"usage\":" + openai_usage(r, a) + "}"));
   }
   events.push_back(sse("", "[DONE]"));
   return events;
@@ -290,6 +302,11 @@ Expected<MockRequest> parse_mock_request(ApiKind api, std::string_view body) {
     if (!s->is_boolean()) return bad("stream: must be a boolean");
     r.stream = s->get<bool>();
   }
+  if (auto n = j.find("n"); api == ApiKind::openai && n != j.end() && !n->is_null()) {
+    if (!n->is_number_integer() || n->get<int64_t>() < 1 || n->get<int64_t>() > 128)
+      return bad("n: must be an integer from 1 to 128");
+    r.answers = n->get<int64_t>();
+  }
   if (auto so = j.find("stream_options"); so != j.end() && so->is_object()) {
     auto iu = so->find("include_usage");
     r.include_usage = iu != so->end() && iu->is_boolean() && iu->get<bool>();
@@ -379,9 +396,9 @@ std::string render_mock_json(const MockRequest& r, const MockAnswer& a) {
                         ",\"arguments\":" + json_str(a.tool_arguments) + "}}]}"
                   : "{\"role\":\"assistant\",\"content\":" + json_str(joined(a)) + "}";
   return "{\"id\":" + json_str(a.id) + ",\"object\":\"chat.completion\",\"created\":" +
-         std::to_string(std::time(nullptr)) + ",\"model\":" + json_str(r.model) +
-         ",\"choices\":[{\"index\":0,\"message\":" + message +
-         ",\"logprobs\":null,\"finish_reason\":\"" + finish + "\"}],\"usage\":" + openai_usage(a) + "}";
+         std::to_string(std::time(nullptr)) + ",\"model\":" + json_str(r.model) + ",\"choices\":" +
+         choices_array(r, "\"message\":" + message + ",\"logprobs\":null,\"finish_reason\":\"" + finish + "\"") +
+         ",\"usage\":" + openai_usage(r, a) + "}";
 }
 
 std::vector<std::string> render_mock_sse(const MockRequest& r, const MockAnswer& a) {

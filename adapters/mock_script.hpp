@@ -80,6 +80,7 @@ struct MockRequest {
   std::string model;
   bool stream = false;
   bool include_usage = false;   // OpenAI stream_options.include_usage
+  int64_t answers = 1;          // OpenAI "n": that many choices, each the same reply
   int64_t prompt_tokens = 0;    // estimated from the text, ~4 bytes a token
   std::string last_user_text;
 };

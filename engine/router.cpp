@@ -1,6 +1,8 @@
 #include "engine/router.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -15,19 +17,24 @@ namespace {
 // Output tokens a request can produce on `m`: its max_tokens, else the
 // model's max output, else (unknown) kAssumedMaxOutput; never more than the
 // window leaves after the input. This is what a worst-case estimate charges.
+// A request for n answers (OpenAI's "n") is billed n outputs and its input
+// once, so the estimate charges the output n times.
 constexpr int64_t kAssumedMaxOutput = 8192;
-int64_t reserved_output(const ModelInfo& m, int64_t max_tokens, int64_t input_tokens) {
-  if (max_tokens > 0) return max_tokens;
-  int64_t out = m.max_output > 0 ? m.max_output : kAssumedMaxOutput;
-  if (m.context_window > 0) out = std::min(out, std::max<int64_t>(m.context_window - input_tokens, 0));
-  return out;
+int64_t reserved_output(const ModelInfo& m, int64_t max_tokens, int64_t input_tokens, int64_t answers) {
+  int64_t out = max_tokens;
+  if (out <= 0) {
+    out = m.max_output > 0 ? m.max_output : kAssumedMaxOutput;
+    if (m.context_window > 0) out = std::min(out, std::max<int64_t>(m.context_window - input_tokens, 0));
+  }
+  return out * answers;
 }
 
 // The HostContext a policy function sees for one request.
 class RequestHost final : public dsl::HostContext {
  public:
-  RequestHost(const PolicySet& set, const Signals& signals, int64_t input_tokens, int64_t max_tokens)
-      : set_(set), signals_(signals), input_(input_tokens), max_tokens_(max_tokens) {}
+  RequestHost(const PolicySet& set, const Signals& signals, int64_t input_tokens, int64_t max_tokens,
+              int64_t answers)
+      : set_(set), signals_(signals), input_(input_tokens), max_tokens_(max_tokens), answers_(answers) {}
 
   std::optional<dsl::QualityStats> quality(std::string_view model, std::string_view task) const override {
     return signals_.quality(model, task);
@@ -49,13 +56,13 @@ class RequestHost final : public dsl::HostContext {
   int64_t estimate_cost_nanos(std::string_view id) const override {
     const ModelInfo* m = set_.catalog.find_model(id);
     if (!m || !m->priced()) return -1;
-    return worst_case_cost(*m, input_, reserved_output(*m, max_tokens_, input_)).nanos;
+    return worst_case_cost(*m, input_, reserved_output(*m, max_tokens_, input_, answers_)).nanos;
   }
 
  private:
   const PolicySet& set_;
   const Signals& signals_;
-  int64_t input_, max_tokens_;
+  int64_t input_, max_tokens_, answers_;
 };
 
 bool clause_holds(const dsl::Matcher::Clause& c, const Request& req) {
@@ -133,6 +140,38 @@ int64_t max_tokens_of(const Request& request) {
   return 0;
 }
 
+namespace {
+
+// The most answers one request may ask for (OpenAI's own limit for "n").
+constexpr int64_t kMaxAnswers = 128;
+
+// What is wrong with the body's output limits, if anything: a limit the
+// caps cannot trust (a string, a fraction) would let a request reserve
+// for one output and be billed for another.
+std::optional<std::string> output_limits_problem(const nlohmann::json& body) {
+  for (const char* key : {"max_completion_tokens", "max_tokens"}) {
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) continue;
+    if (!it->is_number_integer() || it->get<int64_t>() < 1)
+      return std::string(key) + " must be a positive whole number of tokens, not " + it->dump();
+  }
+  if (auto n = body.find("n"); n != body.end() && !n->is_null()) {
+    if (!n->is_number_integer() || n->get<int64_t>() < 1 || n->get<int64_t>() > kMaxAnswers)
+      return "n (the number of answers) must be a whole number from 1 to " + std::to_string(kMaxAnswers) +
+             ", not " + n->dump();
+  }
+  return std::nullopt;
+}
+
+// How many answers the request asks for: the body's "n", else 1.
+int64_t answers_of(const Request& request) {
+  auto n = request.body.find("n");
+  if (n == request.body.end() || !n->is_number_integer()) return 1;
+  return std::clamp<int64_t>(n->get<int64_t>(), 1, kMaxAnswers);
+}
+
+}  // namespace
+
 Result<void> decide(const std::shared_ptr<const PolicySet>& set_ptr, const Signals& signals,
                     const Request& req, Decision& out, DecideOptions opts) {
   const PolicySet& set = *set_ptr;
@@ -155,15 +194,17 @@ Result<void> decide(const std::shared_ptr<const PolicySet>& set_ptr, const Signa
       return request_error("the request body needs a non-empty \"messages\" array");
   }
   if (auto problem = stream_options_problem(req.body)) return request_error(*problem);
+  if (auto problem = output_limits_problem(req.body)) return request_error(*problem);
   const int64_t max_tokens = max_tokens_of(req);
   if (max_tokens < 0) return request_error("max_tokens must be positive");
+  const int64_t answers = answers_of(req);
   const int64_t input_tokens = input_tokens_of(req);
   out.input_tokens = input_tokens;
 
   std::string_view task = set.decls.settings.default_task;
   if (auto t = req.tags.find("task"); t != req.tags.end()) task = t->second;
   const dsl::RequestFacts facts{&req, input_tokens, max_tokens, task};
-  const RequestHost host(set, signals, input_tokens, max_tokens);
+  const RequestHost host(set, signals, input_tokens, max_tokens, answers);
   auto predicate_error = [&](const dsl::SourceLoc& loc, const std::string& what, const Error& e) {
     return Error(ErrorCategory::policy, loc.str() + ": " + what, ": " + e.message());
   };
@@ -217,7 +258,7 @@ Result<void> decide(const std::shared_ptr<const PolicySet>& set_ptr, const Signa
       e.model = m->id;
       const auto dup = std::find_if(out.candidates.begin() + static_cast<long>(first), out.candidates.end(),
                                     [&](const Candidate& c) { return c.model == m->id; });
-      const int64_t out_tokens = reserved_output(*m, max_tokens, input_tokens);
+      const int64_t out_tokens = reserved_output(*m, max_tokens, input_tokens, answers);
       if (dup != out.candidates.end()) {
         e.reason = TraceReason::candidate_duplicate;
         out.trace.push_back(std::move(e));

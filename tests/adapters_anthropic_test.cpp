@@ -115,6 +115,12 @@ TEST_CASE("anthropic: requests are translated: system, max_tokens, tools, tool r
 
   body["max_tokens"] = 55;
   CHECK(json::parse(*format->encode(body, "c", false))["max_tokens"] == 55);
+  // Anthropic gives one answer a call: several are refused, not cut to one.
+  body["n"] = 1;
+  CHECK(format->encode(body, "c", false).ok());
+  body["n"] = 3;
+  CHECK(format->encode(body, "c", false).error().find("n = 3 asks for several answers") != std::string::npos);
+  body.erase("n");
   body["messages"].push_back({{"role", "narrator"}, {"content", "?"}});
   CHECK(format->encode(body, "c", false).error().find("unknown message role 'narrator'") != std::string::npos);
 }

@@ -47,6 +47,27 @@ TEST_CASE("openai: streamed deltas reassemble byte-exactly to the non-streamed a
   CHECK(deltas.chunks.front()["object"] == "chat.completion.chunk");
 }
 
+TEST_CASE("openai: n answers come back as n choices, streamed or not, and usage bills each") {
+  IoThreads io;
+  auto mock = start_mock();
+  mock->script("m", MockBehavior{.reply = "two of these"});
+  auto p = make(io.executor(), mock_config(*mock));
+  json body = chat_body();
+  const auto one = ok(call(*p, body, "m"));
+  body["n"] = 2;
+  const auto whole = ok(call(*p, body, "m"));
+  Deltas deltas;
+  const auto streamed = ok(call(*p, body, "m", true, deltas.fn()));
+  for (const auto* r : {&whole, &streamed}) {
+    REQUIRE(r->body["choices"].size() == 2);
+    CHECK(r->body["choices"][1]["index"] == 1);
+    CHECK(r->body["choices"][1]["message"]["content"] == "two of these");
+    CHECK(r->usage.input_tokens == one.usage.input_tokens);  // the prompt once
+    CHECK(r->usage.output_tokens == 2 * one.usage.output_tokens);
+  }
+  for (int i : {0, 1}) CHECK(streamed.body["choices"][i]["message"] == whole.body["choices"][i]["message"]);
+}
+
 TEST_CASE("openai: tool calls and unknown fields pass through") {
   IoThreads io;
   auto mock = start_mock();

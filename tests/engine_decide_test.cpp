@@ -172,6 +172,52 @@ TEST_CASE("malformed requests are bad_request errors", "[decide]") {
   CHECK(e->decide(from_body)->candidates[0].max_output == 123);
 }
 
+TEST_CASE("output limits the caps cannot trust are bad requests", "[decide]") {
+  TestEngine e(kPolicy);
+  auto problem = [&](const char* key, nlohmann::json value) {
+    Request r = chat("a", "x");
+    r.body[key] = std::move(value);
+    auto d = e->decide(r);
+    REQUIRE_FALSE(d.ok());
+    CHECK(d.error().category() == ErrorCategory::bad_request);
+    return d.error().message();
+  };
+  // A string or a fraction would reserve for no limit and be billed for one.
+  CHECK(problem("max_tokens", "abc") == "max_tokens must be a positive whole number of tokens, not \"abc\"");
+  CHECK(problem("max_completion_tokens", 1.5) ==
+        "max_completion_tokens must be a positive whole number of tokens, not 1.5");
+  CHECK(problem("max_tokens", 0) == "max_tokens must be a positive whole number of tokens, not 0");
+  CHECK(problem("n", 0) == "n (the number of answers) must be a whole number from 1 to 128, not 0");
+  CHECK(problem("n", "2") == "n (the number of answers) must be a whole number from 1 to 128, not \"2\"");
+  CHECK(problem("n", 129).find("from 1 to 128") != std::string::npos);
+  Request nulls = chat("a", "x");
+  nulls.body["max_tokens"] = nullptr;
+  nulls.body["n"] = nullptr;
+  CHECK(e->decide(nulls).ok());
+}
+
+TEST_CASE("a request for n answers reserves n outputs", "[decide]") {
+  TestEngine e(kPolicy);
+  Request one = chat("a", "x");
+  one.body["max_tokens"] = 100;
+  Request three = one;
+  three.body["n"] = 3;
+  auto d1 = e->decide(one);
+  auto d3 = e->decide(three);
+  REQUIRE(d1.ok());
+  REQUIRE(d3.ok());
+  CHECK(d3->candidates[0].max_output == 300);
+  // The input is billed once, the output three times: the same worst case
+  // as one answer of 300 tokens.
+  Request long_one = chat("a", "x");
+  long_one.body["max_tokens"] = 300;
+  auto d300 = e->decide(long_one);
+  REQUIRE(d300.ok());
+  CHECK(d3->candidates[0].est_cost.nanos == d300->candidates[0].est_cost.nanos);
+  CHECK(d3->candidates[0].est_cost.nanos > d1->candidates[0].est_cost.nanos);
+  CHECK(d3->candidates[0].est_cost.nanos < 3 * d1->candidates[0].est_cost.nanos);
+}
+
 TEST_CASE("a body nested past the depth bound is refused instead of overflowing the stack", "[decide]") {
   TestEngine e(kPolicy);
   // 100,000 levels: the recursive walkers (dump, token estimate, cache key)

@@ -28,7 +28,7 @@ struct Candidate {
   std::string_view model;           // catalog model id
   std::string_view upstream_model;  // the name sent to the provider's API
   int64_t context_window = 0;       // most input tokens the model takes
-  int64_t max_output = 0;           // output tokens reserved (request's or model's max)
+  int64_t max_output = 0;           // output tokens reserved (request's or model's max, times its "n")
   Money est_cost;                   // worst case: estimated input uncached + max output
   Money est_cost_cached_input;      // the same with every input token at the cached price
 };
