@@ -18,6 +18,10 @@ class CompletionAssembler {
   void add(const nlohmann::json& chunk);
   // Whether any choice has received its finish_reason.
   bool finished() const { return finished_; }
+  // The text received so far: every choice's string fields (content,
+  // reasoning, refusal, ...) and tool calls' names and arguments. What a
+  // stream cut midway had generated. Call before take().
+  std::string text_so_far() const;
   // The assembled "chat.completion". Call once.
   nlohmann::json take();
 

@@ -99,6 +99,7 @@ class ChatSink final : public HttpSink {
     if (auto* f = std::get_if<Failure>(&result)) {
       f->latency = since(start_);
       f->deltas_delivered = delivered_;
+      if (delivered_) f->partial_output = assembler_.text_so_far();
       redact(f->message, *key_);
     }
     done_(std::move(result));

@@ -112,6 +112,10 @@ struct Failure {
   // A stream had already passed deltas to the caller: it must not be
   // restarted silently elsewhere.
   bool deltas_delivered = false;
+  // A stream that failed (or was cancelled) after part of the answer
+  // arrived: that part's text, every choice's content and tool-call
+  // arguments. The provider generated, and bills, at least this much.
+  std::string partial_output;
   std::chrono::milliseconds latency{0};
 };
 

@@ -2,6 +2,7 @@
 // attempt, judge its outcome, wait out a backoff) runs on the operation's
 // strand, one after another, so its state needs no lock.
 #include "engine/dispatch.hpp"
+#include "engine/tokens.hpp"
 
 #include <future>
 #include <optional>
@@ -142,8 +143,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
       rec.input_tokens = a->usage.input_tokens;
       rec.cached_input_tokens = a->usage.cached_input_tokens;
       rec.output_tokens = a->usage.output_tokens;
-      if (request_.cost) rec.cost = request_.cost(target(), a->usage);
-      else if (options_->cost) rec.cost = options_->cost(target(), a->usage);
+      rec.cost = cost_of(a->usage);
       rec.latency_ms = a->latency.count();
       rec.ttft_ms = a->time_to_first_token.count();
     } else {
@@ -152,9 +152,27 @@ class Operation : public std::enable_shared_from_this<Operation> {
       rec.latency_ms = f.latency.count();
       rec.error_category = category_of(f.kind);
       rec.error_message = failure_text(f);
+      if (!f.partial_output.empty()) {
+        // Cut midway: no usage came, but the provider bills the prompt and
+        // what it generated. Estimated, as a reservation is.
+        adapters::Usage u;
+        u.input_tokens = request_.input_tokens;
+        u.output_tokens = engine::estimate_text_tokens(f.partial_output);
+        rec.input_tokens = u.input_tokens;
+        rec.output_tokens = u.output_tokens;
+        rec.cost = cost_of(u);
+        rec.error_message += " (charged an estimate: " + std::to_string(u.input_tokens) + " input and " +
+                             std::to_string(u.output_tokens) + " output tokens streamed before it stopped)";
+      }
     }
     if (request_.on_attempt) request_.on_attempt(rec, index_);
     if (options_->on_attempt) options_->on_attempt(std::move(rec));
+  }
+
+  Money cost_of(const adapters::Usage& usage) const {
+    if (request_.cost) return request_.cost(target(), usage);
+    if (options_->cost) return options_->cost(target(), usage);
+    return Money{};
   }
 
   std::string failure_text(const Failure& f) const {

@@ -66,6 +66,10 @@ struct DispatchRequest {
   std::string user;
   std::string tags_json = "{}";
   std::string route;
+  // The request's estimated input tokens. A stream cut midway (a failure
+  // or a cancellation after part of the answer arrived) is charged for
+  // them and for the output it streamed: the provider bills what it did.
+  int64_t input_tokens = 0;
   // Per-request hooks (each may be null), run on the dispatch's strand:
   // admit: before the first attempt on a target; an error skips the target
   //   (say, a spend cap on its provider) and is quoted in the final error.

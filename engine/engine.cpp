@@ -84,6 +84,7 @@ Result<std::unique_ptr<EngineImpl>> make_engine(Options options, std::unique_ptr
   if (!options.ledger_path.empty()) {
     LedgerOptions lo;
     lo.durability = options.durability;
+    lo.on_error = options.on_ledger_error;
     auto ledger = Ledger::open(options.ledger_path, lo);
     if (!ledger.ok()) return ledger.error();
     core->ledger = std::move(*ledger);

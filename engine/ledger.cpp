@@ -2,12 +2,14 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "engine/ledger_schema.hpp"
@@ -92,6 +94,10 @@ struct Ledger::Impl {
 
   std::atomic<bool> failing{false};
   std::optional<Error> failing_error;  // guarded by mu
+  // Rows of failed batches, written again once the file takes them.
+  std::deque<LedgerRow> held;  // guarded by mu
+  SteadyClock::time_point next_retry;  // writer thread only
+  std::optional<Error> batch_error;    // writer thread only: the last commit()'s failure
 
   std::thread writer;
   // The file's identity when opened. SQLite keeps writing to a file that
@@ -110,8 +116,12 @@ struct Ledger::Impl {
   Result<void> submit(Item item, bool wait);
   void submit_async(Item item);  // item.on_done is set
   void run();
+  void keep_failed_row(Item& item);
+  bool retry_held(std::unique_lock<std::mutex>& lock);
+  void give_up_held(std::unique_lock<std::mutex>& lock);
   void commit(std::vector<Item>& batch);
   void fail_all(std::vector<Item>& batch, const Error& error);
+  void report_failure(const Error& error, size_t rows_held);
   Result<void> check_file_identity() const;
   Result<void> write_row(Item& item);
   bool write_reused_id_row(Item& item);
@@ -202,10 +212,18 @@ void Ledger::Impl::run() {
   batch.reserve(options.batch_max_rows);
   std::unique_lock lock(mu);
   for (;;) {
+    if (!held.empty() && SteadyClock::now() >= next_retry && retry_held(lock)) continue;
     if (queue.empty()) {
-      if (stop) break;
-      // Idle: wake once a second anyway so quality windows age on time.
-      if (!work_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stop || !queue.empty(); })) {
+      if (stop) {
+        if (!held.empty() && !retry_held(lock)) give_up_held(lock);
+        if (held.empty()) break;
+        continue;
+      }
+      // Idle: wake once a second anyway so quality windows age on time, and
+      // sooner when held rows are due for another try.
+      const auto idle = held.empty() ? std::chrono::milliseconds(1000)
+                                     : std::min(std::chrono::milliseconds(1000), options.retry_interval);
+      if (!work_cv.wait_for(lock, idle, [&] { return stop || !queue.empty(); })) {
         lock.unlock();
         quality.publish(now_ms());
         lock.lock();
@@ -229,15 +247,27 @@ void Ledger::Impl::run() {
     lock.unlock();
 
     commit(batch);
+    const std::optional<Error> failed = std::exchange(batch_error, std::nullopt);
 
     lock.lock();
+    if (failed) {
+      // Before any caller of this batch hears back: an embedder's handler
+      // sees the failure no later than the request it failed.
+      const auto refused = std::count_if(batch.begin(), batch.end(), [](const Item& i) {
+        return i.kind == Item::Kind::row && i.error && i.error->category() == ErrorCategory::ledger;
+      });
+      const size_t will_hold = std::min(held.size() + static_cast<size_t>(refused), options.held_max_rows);
+      lock.unlock();
+      report_failure(*failed, will_hold);
+      lock.lock();
+    }
     // Health changes only on a batch that wrote something: an empty commit
     // (a flush alone) proves nothing about the disk.
     bool ok_batch = true, wrote = false;
     for (Item& item : batch) {
       wrote = wrote || item.kind != Item::Kind::barrier;
       if (item.error) {
-        if (item.kind == Item::Kind::row) ++counters.rows_failed;
+        if (item.kind == Item::Kind::row) keep_failed_row(item);
         if (!first_error_since_flush && item.kind == Item::Kind::row)
           first_error_since_flush = item.error;
         ok_batch = ok_batch && item.error->category() != ErrorCategory::ledger;
@@ -262,6 +292,7 @@ void Ledger::Impl::run() {
       ++counters.batches_committed;
       failing_error.reset();
       failing.store(false, std::memory_order_release);
+      next_retry = SteadyClock::now();  // the file takes rows again: so may the held ones
     }
     batch.clear();
     done_cv.notify_all();
@@ -277,6 +308,86 @@ void Ledger::Impl::run() {
       lock.lock();
     }
   }
+}
+
+// A row whose batch the file refused (full, locked, failing) is money not
+// yet written: it is kept for retry_held(), and its caller is told so. A
+// row refused for itself (a duplicate attempt) is not: retrying cannot help.
+void Ledger::Impl::keep_failed_row(Item& item) {
+  if (item.error->category() != ErrorCategory::ledger) {
+    ++counters.rows_failed;
+    return;
+  }
+  if (held.size() >= options.held_max_rows) {
+    ++counters.rows_failed;
+    item.error = Error(ErrorCategory::ledger,
+                       item.error->message() + "; " + std::to_string(held.size()) +
+                           " earlier rows already wait in memory for the ledger, so this one is lost");
+    return;
+  }
+  if (held.empty()) next_retry = SteadyClock::now() + options.retry_interval;
+  held.push_back(item.row);
+  counters.rows_held = static_cast<int64_t>(held.size());
+  item.error = Error(ErrorCategory::ledger,
+                     item.error->message() + "; the row is kept in memory and written once the ledger takes "
+                                             "rows again");
+}
+
+// Writes up to a batch of held rows (mu is held on entry and on return).
+// True when they committed.
+bool Ledger::Impl::retry_held(std::unique_lock<std::mutex>& lock) {
+  std::vector<Item> retry;
+  const size_t n = std::min(held.size(), options.batch_max_rows);
+  retry.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    Item item;
+    item.row = std::move(held.front());
+    held.pop_front();
+    retry.push_back(std::move(item));
+  }
+  lock.unlock();
+  commit(retry);
+  const std::optional<Error> failed = std::exchange(batch_error, std::nullopt);
+  lock.lock();
+  const bool ok = std::none_of(retry.begin(), retry.end(), [](const Item& i) { return i.error.has_value(); });
+  if (ok) {
+    counters.rows_committed += static_cast<int64_t>(n);
+    ++counters.batches_committed;
+    failing_error.reset();
+    failing.store(false, std::memory_order_release);
+  } else {
+    // Back to the front, in order; a row refused for itself is dropped.
+    for (auto it = retry.rbegin(); it != retry.rend(); ++it) {
+      if (it->error && it->error->category() != ErrorCategory::ledger) ++counters.rows_failed;
+      else held.push_front(std::move(it->row));
+    }
+    next_retry = SteadyClock::now() + options.retry_interval;
+  }
+  counters.rows_held = static_cast<int64_t>(held.size());
+  if (failed) {
+    const size_t now_held = held.size();
+    lock.unlock();
+    report_failure(*failed, now_held);
+    lock.lock();
+  }
+  return ok;
+}
+
+// Closing with rows the file still refuses: they are lost, and said so
+// (mu is held on entry and on return; on_error runs without it).
+void Ledger::Impl::give_up_held(std::unique_lock<std::mutex>& lock) {
+  const size_t lost = held.size();
+  counters.rows_failed += static_cast<int64_t>(lost);
+  counters.rows_held = 0;
+  held.clear();
+  if (!options.on_error) return;
+  Error error(ErrorCategory::ledger,
+              "the ledger closed with " + std::to_string(lost) + " rows it could not write to '" + path + "' (" +
+                  (failing_error ? failing_error->message() : std::string("the file refused them")) +
+                  "); their spend is missing from the file");
+  lock.unlock();
+  options.on_error(error);
+  lock.lock();
 }
 
 // A caller that gave a new request an id it had used before (Request::id,
@@ -372,7 +483,18 @@ void Ledger::Impl::fail_all(std::vector<Item>& batch, const Error& error) {
     failing_error = error;
     failing.store(true, std::memory_order_release);
   }
-  if (options.on_error) options.on_error(error);
+  batch_error = error;  // reported by report_failure() once the rows are held
+}
+
+// Tells the embedder (options.on_error) that a batch failed, and what became
+// of its rows. Called without mu.
+void Ledger::Impl::report_failure(const Error& error, size_t rows_held) {
+  if (!options.on_error) return;
+  if (rows_held == 0) return options.on_error(error);
+  options.on_error(Error(ErrorCategory::ledger,
+                         error.message() + "; " + std::to_string(rows_held) +
+                             (rows_held == 1 ? " row waits" : " rows wait") +
+                             " in memory and will be written once the ledger takes rows again"));
 }
 
 Result<void> Ledger::Impl::check_file_identity() const {

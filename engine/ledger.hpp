@@ -70,12 +70,20 @@ struct LedgerOptions {
   // gone), with the error every row of it got. Must not call back into the
   // ledger. In async mode this is the only place such a failure is seen.
   std::function<void(const Error&)> on_error;
+  // Rows a failed batch could not write are kept in memory, up to this
+  // many, and written again every retry_interval until the file takes them
+  // (space freed, the lock released): a full disk for a while loses no
+  // spend. Rows past the bound, and rows still held when the ledger closes,
+  // are lost and counted in rows_failed. Default 65,536 (about 20 MiB).
+  size_t held_max_rows = 65536;
+  std::chrono::milliseconds retry_interval{1000};
 };
 
 struct LedgerStats {
   int64_t rows_committed = 0;
   int64_t batches_committed = 0;
-  int64_t rows_failed = 0;   // rows whose batch failed (sync: the caller got the error)
+  int64_t rows_held = 0;     // rows a failed batch left in memory, waiting for a retry
+  int64_t rows_failed = 0;   // rows lost: over held_max_rows, or still held at close
   int64_t scores_committed = 0;
 };
 

@@ -302,6 +302,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     d.user = req_.user;
     d.tags_json = tags_json_of(req_);
     d.route = std::string(decision_.route);
+    d.input_tokens = decision_.input_tokens;
     // The provider must stop where the reservation assumed it would.
     if (req_.max_tokens && !d.body.contains("max_tokens") && !d.body.contains("max_completion_tokens"))
       d.body["max_tokens"] = *req_.max_tokens;

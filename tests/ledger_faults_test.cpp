@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -24,6 +25,7 @@
 
 #include "engine/ledger.hpp"
 #include "ledger_test_util.hpp"
+#include "test_support.hpp"
 
 extern char** environ;
 
@@ -225,6 +227,7 @@ TEST_CASE("a full disk fails appends with a clear error and corrupts nothing") {
   LedgerOptions options;
   options.max_db_pages = 40;  // ~160 KiB: a full disk, reproducibly
   options.on_error = [&](const Error&) { ++reported; };
+  options.retry_interval = std::chrono::hours(1);  // held rows stay held while this test looks
   auto ledger = Ledger::open(path, options);
   REQUIRE(ledger.ok());
   int acked = 0;
@@ -241,15 +244,88 @@ TEST_CASE("a full disk fails appends with a clear error and corrupts nothing") {
   }
   REQUIRE(failure.has_value());
   CHECK(failure->category() == ErrorCategory::ledger);
-  CHECK_THAT(failure->message(), Catch::Contains("full") && Catch::Contains("free space"));
+  CHECK_THAT(failure->message(), Catch::Contains("full") && Catch::Contains("free space") &&
+                                     Catch::Contains("the row is kept in memory"));
   CHECK(reported >= 1);
   CHECK_FALSE((*ledger)->health().ok());
   // It keeps failing cleanly; nothing crashes, nothing half-written.
   CHECK_FALSE((*ledger)->append(make_row("more", kT0, Money{1})).ok());
-  CHECK((*ledger)->stats().rows_committed == acked);
+  const LedgerStats stats = (*ledger)->stats();
+  CHECK(stats.rows_committed == acked);
+  CHECK(stats.rows_held == 2);  // the refused rows wait for room, not lost
+  CHECK(stats.rows_failed == 0);
   RawDb db(path);
   CHECK(db.text("PRAGMA integrity_check") == "ok");
   CHECK(db.integer("SELECT count(*) FROM attempts") == acked);
+}
+
+TEST_CASE("rows a full disk refused are written once there is room again") {
+  TempDir dir;
+  const auto path = dir.file("refilled.db");
+  LedgerOptions options;
+  options.durability = Durability::async;
+  options.max_db_pages = 40;
+  options.batch_max_rows = 16;
+  options.retry_interval = std::chrono::milliseconds(20);
+  auto ledger = Ledger::open(path, options);
+  REQUIRE(ledger.ok());
+  auto big_row = [](const std::string& id) {
+    LedgerRow row = make_row(id, kT0, Money{1});
+    row.error_message = std::string(1000, 'e');
+    return row;
+  };
+  // Fill the file with rows an operator can spare, until it refuses more.
+  int old_rows = 0;
+  while ((*ledger)->flush().ok() && old_rows < 10'000) (void)(*ledger)->append(big_row("old" + std::to_string(old_rows++)));
+  REQUIRE_FALSE((*ledger)->health().ok());
+  // The spend that arrives while the disk is full.
+  for (int i = 0; i < 50; ++i) (void)(*ledger)->append(big_row("new" + std::to_string(i)));
+  CHECK_FALSE((*ledger)->flush().ok());
+  CHECK((*ledger)->stats().rows_held >= 50);
+  // Room comes back: another process deletes old rows (their pages are
+  // reused; the quota stays).
+  RawDb other(path);
+  other.exec("PRAGMA busy_timeout = 60000");  // the writer retries in between
+  REQUIRE(other.exec("DELETE FROM attempts WHERE request_id LIKE 'old%'") == SQLITE_OK);
+  CHECK(tollgate::testing::eventually([&] { return (*ledger)->stats().rows_held == 0; }));
+  CHECK((*ledger)->health().ok());
+  CHECK((*ledger)->stats().rows_failed == 0);
+  CHECK(other.integer("SELECT count(*) FROM attempts WHERE request_id LIKE 'new%'") == 50);
+  CHECK(other.text("PRAGMA integrity_check") == "ok");
+}
+
+TEST_CASE("held rows past their bound, or still refused at close, are counted as lost") {
+  TempDir dir;
+  const auto path = dir.file("lost.db");
+  std::vector<std::string> errors;
+  std::mutex errors_mu;
+  {
+    LedgerOptions options;
+    options.busy_timeout_ms = 20;
+    options.held_max_rows = 3;
+    options.retry_interval = std::chrono::hours(1);
+    options.on_error = [&](const Error& e) {
+      std::lock_guard lock(errors_mu);
+      errors.push_back(e.message());
+    };
+    auto ledger = Ledger::open(path, options);
+    REQUIRE(ledger.ok());
+    RawDb other(path);
+    REQUIRE(other.exec("BEGIN IMMEDIATE") == SQLITE_OK);  // the lock stays held until the end
+    for (int i = 0; i < 3; ++i) CHECK_FALSE((*ledger)->append(make_row("r" + std::to_string(i), kT0, Money{1})).ok());
+    auto over = (*ledger)->append(make_row("r3", kT0, Money{1}));
+    REQUIRE_FALSE(over.ok());
+    CHECK_THAT(over.error().message(), Catch::Contains("3 earlier rows already wait in memory") &&
+                                           Catch::Contains("this one is lost"));
+    const LedgerStats stats = (*ledger)->stats();
+    CHECK(stats.rows_held == 3);
+    CHECK(stats.rows_failed == 1);
+    ledger->reset();  // closes while the lock is still held
+    REQUIRE(other.exec("ROLLBACK") == SQLITE_OK);
+  }
+  std::lock_guard lock(errors_mu);
+  REQUIRE_FALSE(errors.empty());
+  CHECK_THAT(errors.back(), Catch::Contains("the ledger closed with 3 rows it could not write"));
 }
 
 TEST_CASE("a batch that hits a full disk mid-way is undone as a whole") {
@@ -259,6 +335,7 @@ TEST_CASE("a batch that hits a full disk mid-way is undone as a whole") {
   options.durability = Durability::async;
   options.max_db_pages = 40;
   options.batch_max_rows = 64;
+  options.retry_interval = std::chrono::hours(1);  // held rows stay held while this test looks
   auto ledger = Ledger::open(path, options);
   REQUIRE(ledger.ok());
   for (int i = 0; i < 2000; ++i) {
@@ -270,8 +347,8 @@ TEST_CASE("a batch that hits a full disk mid-way is undone as a whole") {
   REQUIRE_FALSE(flushed.ok());
   CHECK(flushed.error().category() == ErrorCategory::ledger);
   const LedgerStats stats = (*ledger)->stats();
-  CHECK(stats.rows_failed > 0);
-  CHECK(stats.rows_committed + stats.rows_failed == 2000);
+  CHECK(stats.rows_held > 0);
+  CHECK(stats.rows_committed + stats.rows_held == 2000);
   RawDb db(path);
   CHECK(db.text("PRAGMA integrity_check") == "ok");
   CHECK(db.integer("SELECT count(*) FROM attempts") == stats.rows_committed);
@@ -327,7 +404,9 @@ TEST_CASE("a lock held by another process fails the batch clearly, the ledger re
   REQUIRE(other.exec("COMMIT") == SQLITE_OK);
   CHECK((*ledger)->append(make_row("after", kT0, Money{1})).ok());
   CHECK((*ledger)->health().ok());
-  CHECK(other.integer("SELECT count(*) FROM attempts") == 2);
+  // The row the lock refused was kept, and is written now the lock is gone.
+  CHECK(tollgate::testing::eventually([&] { return other.integer("SELECT count(*) FROM attempts") == 3; }));
+  CHECK((*ledger)->stats().rows_held == 0);
 }
 
 TEST_CASE("a ledger file deleted while open fails the next batch instead of writing nowhere") {

@@ -3,7 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -188,6 +190,13 @@ TEST_CASE("cancelling a streamed request ends it, frees its connection and its r
   REQUIRE_FALSE(res.ok());
   CHECK(res.error().category() == ErrorCategory::cancelled);
   for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
+  // The provider generated, and bills, what was streamed before the cancel:
+  // the team is charged an estimate of it, and the ledger shows it.
+  REQUIRE(m.api().flush().ok());
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'error' AND error_category = 'cancelled' "
+                     "AND output_tokens > 0 AND input_tokens > 0 AND cost_nanos > 0") == 1);
+  const int64_t charged = m.ledger_int("SELECT cost_nanos FROM attempts WHERE error_category = 'cancelled'");
+  CHECK(m.api().spend("support", "day")->spent.nanos == charged);
 }
 
 TEST_CASE("timeout_ms bounds the whole request: the attempt in flight is stopped, a timeout error, nothing left reserved", "[request]") {
@@ -286,6 +295,39 @@ TEST_CASE("a caller reusing its request id loses no ledger row: the later reques
   CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE request_id LIKE 'client-7~%'") == 1);
   CHECK(m.ledger_int("SELECT sum(cost_nanos) FROM attempts WHERE request_id LIKE 'client-7%'") ==
         first->cost.nanos + second->cost.nanos);
+}
+
+TEST_CASE("a ledger another process has locked: the embedder hears of it, and the row is written after", "[request]") {
+  std::mutex mu;
+  std::vector<std::string> errors;
+  Options opts;
+  opts.durability = Durability::async;
+  opts.on_ledger_error = [&](const Error& e) {
+    std::lock_guard lock(mu);
+    errors.push_back(e.message());
+  };
+  MockedEngine m(kPolicy, opts);
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(m.ledger_path.c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  auto res = m.api().complete(chat("support", "while the ledger is locked"));
+  REQUIRE(res.ok());  // async: answered, the row waits
+  // The writer gives up on the lock after its busy timeout (5 s).
+  CHECK(eventually([&] {
+    std::lock_guard lock(mu);
+    return !errors.empty();
+  }));
+  {
+    std::lock_guard lock(mu);
+    CHECK_THAT(errors.front(), Catch::Contains("another process holds the database lock") &&
+                                   Catch::Contains("waits in memory"));
+  }
+  REQUIRE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+  const std::string row = "SELECT count(*) FROM attempts WHERE request_id = '" + res->request_id + "'";
+  CHECK(eventually([&] { return m.ledger_int(row) == 1; }));
+  CHECK(m.ledger_int("SELECT cost_nanos FROM attempts WHERE request_id = '" + res->request_id + "'") ==
+        res->cost.nanos);
 }
 
 TEST_CASE("record_quality scores a request, bad ids and scores are clear errors", "[request]") {

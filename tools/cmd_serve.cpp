@@ -9,9 +9,12 @@
 // The signals are blocked in every thread and taken by sigwait() here, so
 // no handler runs in an async-signal context.
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <mutex>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +30,28 @@
 
 namespace tollgate::tools {
 namespace {
+
+// The ledger reports a failure about once a second while it lasts (each
+// retry of the rows it holds): the log gets the first, any change of
+// message, and a reminder a minute, not a line a second.
+std::function<void(const Error&)> ledger_error_logger(RequestLog& log) {
+  struct Last {
+    std::mutex mu;
+    std::string message;
+    std::chrono::steady_clock::time_point at;
+  };
+  auto last = std::make_shared<Last>();
+  return [&log, last](const Error& e) {
+    const auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(last->mu);
+      if (e.message() == last->message && now - last->at < std::chrono::minutes(1)) return;
+      last->message = e.message();
+      last->at = now;
+    }
+    log.write({{"event", "ledger_error"}, {"error", e.what()}});
+  };
+}
 
 constexpr const char* kUsage =
     "usage: tollgate serve --policy P [--policy P2 ...] --keys KEYS.json\n"
@@ -112,6 +137,7 @@ int cmd_serve(const Args& in) {
   if (!keys.ok()) return std::cerr << "tollgate serve: " << keys.error().message() << "\n", 2;
   auto log = RequestLog::open(log_where);
   if (!log.ok()) return std::cerr << "tollgate serve: " << log.error().message() << "\n", 2;
+  opts.on_ledger_error = ledger_error_logger(**log);
 
   // Before any thread starts, so every thread inherits the mask.
   sigset_t signals;

@@ -28,7 +28,7 @@ Result<Request> request_from_json(const nlohmann::json& j, const std::string& or
     r.body.erase(t);
   }
   if (auto t = r.body.find("input_tokens"); t != r.body.end()) {
-    if (!t->is_number_integer() || t->get<int64_t>() < 0) return bad("\"input_tokens\" must be a whole number");
+    if (!t->is_number_integer() || t->get<int64_t>() < 0) return bad("\"input_tokens\" must be a whole number, 0 or more");
     r.input_tokens = t->get<int64_t>();
     r.body.erase(t);
   }

@@ -73,11 +73,12 @@ nlohmann::json bill_json(const Bill& b) {
 }  // namespace
 
 void print_simulation(const SimulationResult& r, std::ostream& out) {
-  out << "Replayed " << r.lines << " requests";
+  out << "Replayed " << r.lines << (r.lines == 1 ? " request" : " requests");
   if (r.lines > 0) out << " from " << engine::utc_minute(r.first_ms) << " to " << engine::utc_minute(r.last_ms);
   out << ", against " << r.baseline_model << " for everything.\n";
   if (r.output_assumed > 0)
-    out << "(" << r.output_assumed << " lines gave no output_tokens: max_tokens, else " << kDefaultOutputTokens
+    out << "(" << r.output_assumed << (r.output_assumed == 1 ? " line gave" : " lines gave")
+        << " no output_tokens: max_tokens, else " << kDefaultOutputTokens
         << ", was assumed)\n";
   const std::vector<std::string> head = {"requests", "routed", "baseline", "saved", "saved %", "downgraded", "denied", "errors"};
 

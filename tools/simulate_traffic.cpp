@@ -63,9 +63,9 @@ Result<TrafficLine> parse_traffic_line(std::string_view text, const std::string&
     for (const auto& [k, v] : t->items()) r.tags[k] = v.is_string() ? v.get<std::string>() : v.dump();
   }
   std::optional<int64_t> input, output, max_tokens;
-  if (!whole("input_tokens", input)) return bad("\"input_tokens\" must be a whole number");
-  if (!whole("output_tokens", output)) return bad("\"output_tokens\" must be a whole number");
-  if (!whole("max_tokens", max_tokens)) return bad("\"max_tokens\" must be a whole number");
+  if (!whole("input_tokens", input)) return bad("\"input_tokens\" must be a whole number, 0 or more");
+  if (!whole("output_tokens", output)) return bad("\"output_tokens\" must be a whole number, 0 or more");
+  if (!whole("max_tokens", max_tokens)) return bad("\"max_tokens\" must be a whole number, 0 or more");
   if (auto m = j.find("messages"); m != j.end()) {
     if (!m->is_array()) return bad("\"messages\" must be an array");
     r.body["messages"] = *m;

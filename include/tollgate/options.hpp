@@ -3,9 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <map>
 #include <vector>
+
+#include "tollgate/error.hpp"
 
 namespace tollgate {
 
@@ -48,6 +51,14 @@ struct Options {
   // (and reset on restart), nothing is written, no quality is measured.
   std::string ledger_path;
   Durability durability = Durability::sync;
+  // Called when the ledger fails to write (a full disk, a lock another
+  // process holds, the file gone), from the ledger's writer thread, about
+  // once a second while the failure lasts; keep it short and do not call
+  // the engine from it. The rows it could not write are kept in memory (up
+  // to 65,536) and written once the file takes them again; rows still
+  // refused when the engine closes are lost, and reported here. In async
+  // durability this is where an embedder learns of the failure.
+  std::function<void(const Error&)> on_ledger_error;
 
   // API keys by provider name. A key given here wins over the provider's
   // `key_env`. Keys are never logged, traced, cached or written anywhere.
