@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/ledger_sqlite.hpp"
+#include "engine/wall_clock.hpp"
 
 namespace tollgate::engine {
 
@@ -189,7 +190,7 @@ struct CacheStore::Impl {
     return true;
   }
 
-  int64_t now() const { return opts.clock ? opts.clock() : system_clock_ms(); }
+  int64_t now() const { return opts.clock ? opts.clock() : unix_now_ms(); }
 };
 
 Result<std::unique_ptr<CacheStore>> CacheStore::open(Options options) {

@@ -2,7 +2,6 @@
 // attempt, judge its outcome, wait out a backoff) runs on the operation's
 // strand, one after another, so its state needs no lock.
 #include "engine/dispatch.hpp"
-#include "engine/tokens.hpp"
 
 #include <future>
 #include <optional>
@@ -10,6 +9,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+
+#include "engine/tokens.hpp"
+#include "engine/wall_clock.hpp"
 
 namespace tollgate {
 
@@ -20,12 +22,6 @@ using adapters::ChatResult;
 using adapters::Failure;
 using adapters::FailureKind;
 using Clock = std::chrono::steady_clock;
-
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 ErrorCategory category_of(FailureKind kind) {
   switch (kind) {
@@ -118,7 +114,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
       return;
     }
     ++attempts_;
-    started_unix_ms_ = unix_ms_now();
+    started_unix_ms_ = engine::unix_now_ms();
     target().provider->async_chat(
         request_.body, upstream(), request_.stream, request_.on_delta, request_.cancel,
         [self = shared_from_this()](ChatResult r) {

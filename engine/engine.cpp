@@ -6,18 +6,10 @@
 
 #include "engine/live_signals.hpp"
 #include "engine/request_op.hpp"
+#include "engine/wall_clock.hpp"
 #include "tollgate/async.hpp"
 
 namespace tollgate {
-namespace {
-
-int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::create(Options options) {
   auto runtime = std::make_unique<engine::IoRuntime>(options.threads);
@@ -77,7 +69,7 @@ void EngineCore::wait_idle() {
 
 Result<std::unique_ptr<EngineImpl>> make_engine(Options options, std::unique_ptr<IoRuntime> runtime) {
   auto core = std::make_shared<EngineCore>();
-  core->now_ms = system_now_ms;
+  core->now_ms = unix_now_ms;
   auto policy = build_policy_set(options);
   if (!policy.ok()) return policy.error();
   if (auto r = core->gate.configure((*policy)->decls); !r.ok()) return r.error();

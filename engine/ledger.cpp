@@ -14,17 +14,12 @@
 
 #include "engine/ledger_schema.hpp"
 #include "engine/ledger_sqlite.hpp"
+#include "engine/wall_clock.hpp"
 
 namespace tollgate::engine {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
-
-int64_t system_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A caller blocked until the writer has dealt with its item.
 struct Waiter {
@@ -109,7 +104,7 @@ struct Ledger::Impl {
   Impl(LedgerOptions o, std::string p, sql::Db d)
       : options(std::move(o)), path(std::move(p)), db(std::move(d)), quality(options.quality) {}
 
-  int64_t now_ms() const { return options.clock ? options.clock() : system_now_ms(); }
+  int64_t now_ms() const { return options.clock ? options.clock() : unix_now_ms(); }
 
   Result<void> prepare();
   Result<void> rebuild_quality();

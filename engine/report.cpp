@@ -12,6 +12,7 @@
 #include "engine/ledger_sqlite.hpp"
 #include "engine/quality_histogram.hpp"
 #include "engine/spend_window.hpp"
+#include "engine/wall_clock.hpp"
 
 namespace tollgate::engine {
 namespace {
@@ -314,9 +315,7 @@ int run_report(const std::vector<std::string>& args, std::ostream& out, std::ost
       "[--by team|user|route|provider|model|day]... [--format table|csv|json] [--accept 0.7]\n";
   ReportOptions options;
   std::string since = "7d";
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = unix_now_ms();
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& flag = args[i];
     if (flag == "-h" || flag == "--help") {

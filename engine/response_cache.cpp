@@ -5,13 +5,9 @@
 #include <list>
 #include <unordered_map>
 
-namespace tollgate::engine {
+#include "engine/wall_clock.hpp"
 
-int64_t system_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+namespace tollgate::engine {
 
 int64_t CachedResponse::charged_bytes() const {
   return static_cast<int64_t>(sizeof(CacheKey) + body.size() + route.size() + provider.size() +
@@ -69,7 +65,7 @@ struct ResponseCache::Shard {
 
 ResponseCache::ResponseCache(Options options)
     : max_bytes_(options.max_bytes > 0 ? options.max_bytes : 0),
-      clock_(options.clock ? std::move(options.clock) : std::function<int64_t()>(system_clock_ms)),
+      clock_(options.clock ? std::move(options.clock) : std::function<int64_t()>(unix_now_ms)),
       on_evict_(std::move(options.on_evict)) {
   const unsigned n = std::bit_ceil(options.shards == 0 ? 1U : options.shards);
   shard_bytes_ = max_bytes_ / n;

@@ -120,7 +120,4 @@ class ResponseCache {
       rejected_{0};
 };
 
-// The system clock in unix milliseconds.
-int64_t system_clock_ms();
-
 }  // namespace tollgate::engine

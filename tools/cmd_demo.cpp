@@ -18,6 +18,7 @@
 #include "adapters/mock_server.hpp"
 #include "engine/engine_impl.hpp"
 #include "engine/ledger.hpp"
+#include "engine/wall_clock.hpp"
 #include "tools/commands.hpp"
 #include "tools/demo_traffic.hpp"
 
@@ -86,8 +87,7 @@ constexpr Seed kMorning[] = {{"growth", 9.9995}, {"interns", 4.9995}};
 Result<void> seed_ledger(const std::string& path) {
   auto ledger = engine::Ledger::open(path);
   if (!ledger.ok()) return ledger.error();
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t now = engine::unix_now_ms();
   int i = 0;
   for (const Seed& s : kMorning) {
     engine::LedgerRow row;

@@ -68,7 +68,11 @@ nlohmann::json whole_as_chunk(const Response& r) {
 }  // namespace
 
 ServeApp::ServeApp(Engine& engine, KeyTable keys, RequestLog& log, ServeAppOptions options)
-    : engine_(engine), keys_(std::make_shared<const KeyTable>(std::move(keys))), log_(log), options_(options) {}
+    : engine_(engine),
+      impl_(dynamic_cast<engine::EngineImpl*>(&engine)),
+      keys_(std::make_shared<const KeyTable>(std::move(keys))),
+      log_(log),
+      options_(options) {}
 
 std::shared_ptr<const KeyTable> ServeApp::current_keys() const {
   std::lock_guard lock(keys_mu_);
@@ -275,10 +279,8 @@ void ServeApp::account(const Call& call, int status, const Response* r, const st
 
 void ServeApp::models(const std::shared_ptr<Responder>& out) const {
   std::vector<RoutableModel> list;
-  // The policy set is internal to the engine; the gateway ships with it, so
-  // it may look.
-  if (const auto* impl = dynamic_cast<const engine::EngineImpl*>(&engine_)) {
-    const auto policy = impl->policy();
+  if (impl_) {
+    const auto policy = impl_->policy();
     std::set<std::string, std::less<>> seen;
     for (const auto& route : policy->routes) {
       for (const auto* m : route.try_models) {
@@ -318,11 +320,9 @@ void ServeApp::quality(const HttpRequest& http, const KeyInfo& key, std::shared_
   };
   auto q = quality_request(http);
   if (!q.ok()) return done(error_response(api_error_from(q.error())));
-  // The gateway ships with the engine, so it may reach the ledger (as
-  // models() reaches the policy): the score is checked against the key's
-  // team and committed without blocking this I/O thread.
-  auto* impl = dynamic_cast<engine::EngineImpl*>(&engine_);
-  engine::Ledger* ledger = impl ? impl->core().ledger.get() : nullptr;
+  // The score is checked against the key's team and committed without
+  // blocking this I/O thread.
+  engine::Ledger* ledger = impl_ ? impl_->core().ledger.get() : nullptr;
   if (!ledger)
     return done(error_response(api_error_from(
         Error(ErrorCategory::config, "This gateway runs without a ledger (--ledger), so it cannot keep scores."))));

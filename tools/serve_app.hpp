@@ -25,6 +25,10 @@
 #include "tollgate/engine.hpp"
 #include "tools/serve_keys.hpp"
 #include "tools/serve_log.hpp"
+
+namespace tollgate::engine {
+class EngineImpl;
+}
 #include "tools/serve_metrics.hpp"
 
 namespace tollgate::tools {
@@ -68,6 +72,10 @@ class ServeApp {
   std::shared_ptr<const KeyTable> current_keys() const;
 
   Engine& engine_;
+  // The same engine as tollgate's own implementation, or null for another
+  // Engine (a test double). The gateway ships with the engine, so it may
+  // reach inside: the policy's models, the ledger for scores.
+  engine::EngineImpl* const impl_;
   mutable std::mutex keys_mu_;
   std::shared_ptr<const KeyTable> keys_;  // guarded by keys_mu_; replaced whole, never changed
   RequestLog& log_;
