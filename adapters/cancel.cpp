@@ -4,12 +4,13 @@
 
 namespace tollgate::adapters {
 
-void CancelSignal::cancel() {
+void CancelSignal::cancel(std::string reason) {
   std::function<void()> run;
   {
     std::lock_guard lock(mu_);
     if (cancelled_) return;
     cancelled_ = true;
+    reason_ = std::move(reason);
     run = std::move(handler_);
     handler_ = nullptr;
   }
@@ -20,6 +21,11 @@ void CancelSignal::cancel() {
 bool CancelSignal::cancelled() const {
   std::lock_guard lock(mu_);
   return cancelled_;
+}
+
+std::string CancelSignal::reason() const {
+  std::lock_guard lock(mu_);
+  return reason_;
 }
 
 uint64_t CancelSignal::set_handler(std::function<void()> handler) {

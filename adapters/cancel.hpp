@@ -12,15 +12,20 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string>
 
 namespace tollgate::adapters {
 
 class CancelSignal {
  public:
   // Marks the signal cancelled and runs the registered handler, once, on
-  // this thread. Later calls do nothing.
-  void cancel();
+  // this thread. Later calls do nothing. `reason` says why, in words an
+  // error message can use ("... during provider 'x' model 'y'"): the first
+  // canceller's reason is kept.
+  void cancel(std::string reason = "cancelled by the caller");
   bool cancelled() const;
+  // The first canceller's reason; empty while not cancelled.
+  std::string reason() const;
 
   // Registers the handler the next cancel() runs, replacing any other; runs
   // it here and now when already cancelled. Returns a ticket for clear().
@@ -34,6 +39,7 @@ class CancelSignal {
  private:
   mutable std::mutex mu_;
   bool cancelled_ = false;       // guarded by mu_
+  std::string reason_;           // guarded by mu_
   uint64_t ticket_ = 0;          // guarded by mu_
   std::function<void()> handler_;  // guarded by mu_
 };

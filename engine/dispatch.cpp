@@ -110,7 +110,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
       if (breakers_ && tries_ == 1) {
         breakers_->record(target().provider->name(), target().model, CallOutcome::neutral);
       }
-      finish(Error(ErrorCategory::cancelled, "cancelled by the caller"));
+      finish(Error(ErrorCategory::cancelled, request_.cancel->reason()));
       return;
     }
     ++attempts_;
@@ -200,7 +200,8 @@ class Operation : public std::enable_shared_from_this<Operation> {
     last_category_ = category_of(f.kind);
 
     if (f.kind == FailureKind::cancelled) {
-      finish(Error(ErrorCategory::cancelled, "cancelled by the caller during " + describe(t)));
+      const std::string why = request_.cancel ? request_.cancel->reason() : std::string();
+      finish(Error(ErrorCategory::cancelled, (why.empty() ? "cancelled" : why) + " during " + describe(t)));
       return;
     }
     if (f.deltas_delivered) {

@@ -33,6 +33,10 @@ std::string new_request_id(int64_t now_ms) {
   return buf;
 }
 
+// The reason the request's own deadline cancels with; dispatch words the
+// step it stopped as "stopped during provider ...".
+constexpr const char* kDeadlineReason = "stopped";
+
 std::string tags_json_of(const Request& r) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : r.tags) j[k] = v;
@@ -60,7 +64,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
 
   void start() {
     policy_ = core_->policy();
-    if (cancel_ && cancel_->cancelled()) return fail(Error(ErrorCategory::cancelled, "cancelled by the caller"));
+    if (cancel_ && cancel_->cancelled()) return fail(Error(ErrorCategory::cancelled, cancel_->reason()));
     if (req_.timeout_ms) {
       if (*req_.timeout_ms <= 0)
         return fail(Error(ErrorCategory::bad_request, "timeout_ms must be a positive number of milliseconds"));
@@ -119,7 +123,8 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
       follower_cancel_ticket_ = cancel_->set_handler([weak, epoch] {
         if (auto op = weak.lock())
           op->on_io([epoch](RequestOp& o) {
-            if (o.settle_wait(epoch)) o.fail(Error(ErrorCategory::cancelled, "cancelled by the caller"));
+            if (o.settle_wait(epoch))
+              o.fail(Error(ErrorCategory::cancelled, o.cancel_->reason() + " while waiting for the identical request in flight"));
           });
       });
     }
@@ -451,21 +456,19 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     deadline_->async_wait([weak, own](boost::system::error_code ec) {
       if (ec) return;  // the request ended first and destroyed the timer
       if (auto op = weak.lock()) op->deadline_passed_ = true;
-      own->cancel();
+      own->cancel(kDeadlineReason);
     });
   }
 
   void answer() {
     response_.latency_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::steady_clock::now() - started_).count();
+    // The deadline, not the caller, stopped it (whichever cancelled first
+    // gave the signal its reason): a timeout.
     if (error_ && error_->category() == ErrorCategory::cancelled && deadline_passed_ &&
-        !(caller_cancel_ && caller_cancel_->cancelled())) {
-      // Dispatch words every cancellation as the caller's; here it was not.
-      std::string where = error_->message();
-      if (const auto at = where.find("cancelled by the caller"); at != std::string::npos)
-        where.replace(at, std::string_view("cancelled by the caller").size(), "stopped");
+        cancel_->reason() == kDeadlineReason) {
       error_ = Error(ErrorCategory::timeout, "the request did not finish within its timeout_ms of " +
-                                                 std::to_string(*req_.timeout_ms) + " ms: " + where);
+                                                 std::to_string(*req_.timeout_ms) + " ms: " + error_->message());
     }
     auto done = std::move(done_);
     if (error_) done(std::move(*error_));

@@ -124,6 +124,7 @@ TEST_CASE("a duplicate waiting on an identical request in flight stops at its ow
   auto res = follower.get();
   REQUIRE_FALSE(res.ok());
   CHECK(res.error().category() == ErrorCategory::cancelled);
+  CHECK(res.error().message() == "cancelled by the caller while waiting for the identical request in flight");
   CHECK(m.mock->calls("gpt-4o-mini") == 1);  // it made no call of its own
   CHECK(leader.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);  // the flight goes on
 
@@ -152,6 +153,8 @@ TEST_CASE("a duplicate waiting on an identical request in flight stops at its ow
   auto res = m.api().complete(follower);
   REQUIRE_FALSE(res.ok());
   CHECK(res.error().category() == ErrorCategory::timeout);
+  CHECK(res.error().message() == "the request did not finish within its timeout_ms of 100 ms: stopped while "
+                                 "waiting for the identical request in flight");
   CHECK(m.mock->calls("gpt-4o-mini") == 1);  // it made no call of its own
   auto leader = leader_done.get_future();
   CHECK(leader.wait_for(std::chrono::seconds(0)) == std::future_status::timeout);  // the flight goes on
