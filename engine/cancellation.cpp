@@ -8,6 +8,7 @@ namespace {
 class CancellationImpl final : public Cancellation {
  public:
   void cancel() override { signal->cancel(); }
+  void cancel(std::string reason) override { signal->cancel(std::move(reason)); }
   bool cancelled() const override { return signal->cancelled(); }
   std::shared_ptr<adapters::CancelSignal> signal = std::make_shared<adapters::CancelSignal>();
 };
@@ -23,7 +24,7 @@ std::shared_ptr<adapters::CancelSignal> cancel_signal_of(const std::shared_ptr<C
   if (auto* impl = dynamic_cast<CancellationImpl*>(c.get())) return impl->signal;
   // Someone else's Cancellation: bridge it with a signal we poll at start.
   auto signal = std::make_shared<adapters::CancelSignal>();
-  if (c->cancelled()) signal->cancel();
+  if (c->cancelled()) signal->cancel();  // its reason is its own to keep
   return signal;
 }
 

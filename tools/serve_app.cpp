@@ -155,7 +155,7 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
   // A client that hangs up stops its request: no one pays for tokens nobody
   // reads (the attempt in flight is cancelled; what it cost is charged).
   call->cancel = Cancellation::make();
-  call->out->on_close([cancel = call->cancel] { cancel->cancel(); });
+  call->out->on_close([cancel = call->cancel] { cancel->cancel("the client closed the connection"); });
 
   if (!call->stream) {
     engine_.async_complete(std::move(*req), [this, call](Result<Response> r) {
@@ -180,7 +180,7 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
   auto on_delta = [call](const nlohmann::json& chunk) {
     std::lock_guard lock(call->mu);
     if (call->out->closed()) {
-      call->cancel->cancel();  // the client left: stop paying for tokens nobody reads
+      call->cancel->cancel("the client closed the connection");  // stop paying for tokens nobody reads
       return;
     }
     if (!call->started) {

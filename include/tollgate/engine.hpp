@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -32,7 +33,10 @@ class Cancellation {
  public:
   static std::shared_ptr<Cancellation> make();
   virtual ~Cancellation() = default;
-  virtual void cancel() = 0;
+  virtual void cancel() = 0;  // the error reads "cancelled by the caller during ..."
+  // The same, in words of your own ("the client closed the connection"),
+  // which the request's error then starts with. The first cancel counts.
+  virtual void cancel(std::string reason) = 0;
   virtual bool cancelled() const = 0;
 };
 

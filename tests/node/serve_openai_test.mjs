@@ -282,6 +282,7 @@ test('a client that hangs up stops its request: the upstream wait is cancelled, 
       await assert.rejects(pending);
       const line = await waitFor(`${id}'s log line`, () => g.logLines().find((l) => l.request_id === id));
       assert.equal(line.status, 499);
+      assert.match(line.error, /^the client closed the connection during /);
       await waitFor('its reservation to be released', async () => (await reserved()) === 0);
     }
   } finally {
