@@ -21,7 +21,7 @@ constexpr const char* kUsage =
     "                     [--tls-cert PEM --tls-key PEM] [--config FILE]\n"
     "                     [--default SPEC] [--script MODEL=SPEC]...\n"
     "SPEC: key=value;... with reply, latency_ms, tps, fault, fail_times,\n"
-    "      retry_after_s, context_window, cached_tokens, truncate_after, tool, tool_args\n"
+    "      retry_after_s, context_window, cached_tokens, truncate_after, no_usage, tool, tool_args\n"
     "faults: rate_limit server_error unavailable hang reset truncate malformed\n"
     "        context_length bad_request unauthorized\n";
 

@@ -72,6 +72,7 @@ Expected<void> apply_key(std::string_view key, std::string_view value, MockBehav
     else if (key == "context_window") b.context_window = *v;
     else if (key == "cached_tokens") b.cached_tokens = *v;
     else if (key == "truncate_after") b.truncate_after = *v;
+    else if (key == "no_usage") b.omit_usage = *v != 0;
     else return script_error("unknown key '" + std::string(key) + "'");
   }
   return {};
@@ -182,7 +183,7 @@ std::vector<std::string> openai_sse(const MockRequest& r, const MockAnswer& a) {
                                        : "{\"content\":" + json_str(p) + "}"));
   }
   events.push_back(chunk("{}", "\"" + std::string(finish_of(a, r.api)) + "\""));
-  if (r.include_usage) {
+  if (r.include_usage && !a.omit_usage) {
     events.push_back(sse("", "{\"id\":" + json_str(a.id) +
                                  ",\"object\":\"chat.completion.chunk\",\"created\":" +
                                  std::to_string(std::time(nullptr)) + ",\"model\":" +
@@ -360,6 +361,7 @@ MockAnswer make_mock_answer(const MockRequest& r, const MockBehavior& b, std::st
   a.id = std::move(id);
   a.prompt_tokens = r.prompt_tokens;
   a.cached_tokens = std::min(b.cached_tokens, r.prompt_tokens);
+  a.omit_usage = b.omit_usage;
   if (!b.tool_name.empty()) {
     a.tool_call = true;
     a.tool_name = b.tool_name;
@@ -398,7 +400,7 @@ std::string render_mock_json(const MockRequest& r, const MockAnswer& a) {
   return "{\"id\":" + json_str(a.id) + ",\"object\":\"chat.completion\",\"created\":" +
          std::to_string(std::time(nullptr)) + ",\"model\":" + json_str(r.model) + ",\"choices\":" +
          choices_array(r, "\"message\":" + message + ",\"logprobs\":null,\"finish_reason\":\"" + finish + "\"") +
-         ",\"usage\":" + openai_usage(r, a) + "}";
+         (a.omit_usage ? std::string() : ",\"usage\":" + openai_usage(r, a)) + "}";
 }
 
 std::vector<std::string> render_mock_sse(const MockRequest& r, const MockAnswer& a) {

@@ -51,6 +51,9 @@ struct MockBehavior {
   int64_t context_window = 0;
   // Prompt tokens reported as served from the provider's cache.
   int64_t cached_tokens = 0;
+  // OpenAI format: report no usage at all, as some OpenAI-compatible
+  // servers do (script key no_usage=1).
+  bool omit_usage = false;
   // truncate: deltas sent before the connection is cut.
   int64_t truncate_after = 2;
   // Non-empty: answer with one call of this tool instead of text.
@@ -68,8 +71,8 @@ inline constexpr std::size_t kMockFaultKinds = static_cast<std::size_t>(MockFaul
 
 // Applies "key=value;key=value" overrides (the x-mock-script header and the
 // --script flag): reply, latency_ms, tps, fault, fail_times, retry_after_s,
-// context_window, cached_tokens, truncate_after, tool, tool_args, fault_rate,
-// faults (kinds separated by ','), fault_seed.
+// context_window, cached_tokens, truncate_after, no_usage, tool, tool_args,
+// fault_rate, faults (kinds separated by ','), fault_seed.
 Expected<void> apply_mock_script(std::string_view spec, MockBehavior& behavior);
 // The same keys as a JSON object (tollgate-mock's --config file).
 Expected<void> apply_mock_json(const nlohmann::json& spec, MockBehavior& behavior);
@@ -101,6 +104,7 @@ struct MockAnswer {
   bool tool_call = false;
   std::string tool_name, tool_arguments;
   int64_t prompt_tokens = 0, cached_tokens = 0, completion_tokens = 0;
+  bool omit_usage = false;  // OpenAI format: no usage in the answer or the stream
 };
 MockAnswer make_mock_answer(const MockRequest& request, const MockBehavior& behavior,
                             std::string id);

@@ -142,6 +142,29 @@ Usage usage_of(const json& completion) {
   return u;
 }
 
+std::string answer_text(const json& completion) {
+  std::string text;
+  auto choices = completion.find("choices");
+  if (choices == completion.end() || !choices->is_array()) return text;
+  for (const auto& choice : *choices) {
+    if (!choice.is_object()) continue;
+    auto message = choice.find("message");
+    if (message == choice.end() || !message->is_object()) continue;
+    for (const auto& [key, value] : message->items()) {
+      if (key != "role" && value.is_string()) text += value.get_ref<const std::string&>();
+    }
+    auto calls = message->find("tool_calls");
+    if (calls == message->end() || !calls->is_array()) continue;
+    for (const auto& call : *calls) {
+      auto fn = call.is_object() ? call.find("function") : call.end();
+      if (fn == call.end() || !fn->is_object()) continue;
+      for (const char* key : {"name", "arguments"})
+        if (auto v = fn->find(key); v != fn->end() && v->is_string()) text += v->get_ref<const std::string&>();
+    }
+  }
+  return text;
+}
+
 std::string finish_reason_of(const json& completion) {
   auto choices = completion.find("choices");
   if (choices == completion.end() || !choices->is_array() || choices->empty()) return {};

@@ -61,6 +61,10 @@ int64_t token_count_at(const nlohmann::json& usage, std::string_view key);
 // DeepSeek's prompt_cache_hit_tokens).
 Usage usage_of(const nlohmann::json& completion);
 std::string finish_reason_of(const nlohmann::json& completion);
+// The answer's text: every choice's message strings (content, reasoning,
+// refusal, ...) and tool calls' names and arguments. What a provider that
+// reported no usage is charged for, by estimate.
+std::string answer_text(const nlohmann::json& completion);
 
 // The failure for an HTTP status and the provider's own error message and
 // code/type (both may be empty): context-length errors are recognised by

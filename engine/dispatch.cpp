@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "adapters/wire_format.hpp"
 #include "engine/tokens.hpp"
 #include "engine/wall_clock.hpp"
 
@@ -142,6 +143,8 @@ class Operation : public std::enable_shared_from_this<Operation> {
       rec.cost = cost_of(a->usage);
       rec.latency_ms = a->latency.count();
       rec.ttft_ms = a->time_to_first_token.count();
+      if (usage_estimated_)
+        rec.error_message = "the provider reported no usage; the tokens and cost are tollgate's estimate";
     } else {
       const auto& f = std::get<Failure>(r);
       rec.status = AttemptStatus::error;
@@ -165,6 +168,16 @@ class Operation : public std::enable_shared_from_this<Operation> {
     if (options_->on_attempt) options_->on_attempt(std::move(rec));
   }
 
+  // An answer with no usage (some OpenAI-compatible servers send none, or
+  // zeros) would be free, and no cap would ever fill: it is charged an
+  // estimate of its prompt and of the text it returned instead.
+  void estimate_missing_usage(adapters::ChatResponse& a) {
+    if (a.usage.input_tokens > 0 || a.usage.output_tokens > 0) return;
+    a.usage.input_tokens = request_.input_tokens;
+    a.usage.output_tokens = engine::estimate_text_tokens(adapters::answer_text(a.body));
+    usage_estimated_ = true;
+  }
+
   Money cost_of(const adapters::Usage& usage) const {
     if (request_.cost) return request_.cost(target(), usage);
     if (options_->cost) return options_->cost(target(), usage);
@@ -181,6 +194,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
   }
 
   void judge(ChatResult r) {
+    if (auto* a = std::get_if<adapters::ChatResponse>(&r)) estimate_missing_usage(*a);
     emit(r);
     const DispatchTarget& t = target();
     if (auto* a = std::get_if<adapters::ChatResponse>(&r)) {
@@ -274,6 +288,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
   int tries_ = 0;             // attempts on this target
   int attempts_ = 0;          // attempts in all
   int64_t started_unix_ms_ = 0;
+  bool usage_estimated_ = false;  // the answer came without usage (see estimate_missing_usage)
   int64_t window_floor_ = 0;  // a context window known to be too small
   std::vector<std::string> notes_;  // why each target did not answer
   ErrorCategory last_category_ = ErrorCategory::provider;

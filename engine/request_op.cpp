@@ -343,10 +343,8 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
       }
       row.latency_ms = rec.latency_ms;
       row.ttft_ms = self->req_.stream ? rec.ttft_ms : -1;
-      if (rec.status != AttemptStatus::ok) {
-        row.error_category = std::string(to_string(rec.error_category));
-        row.error_message = rec.error_message;
-      }
+      if (rec.status != AttemptStatus::ok) row.error_category = std::string(to_string(rec.error_category));
+      row.error_message = rec.error_message;  // for an answer: a note (its usage was estimated)
       self->rows_.push_back(std::move(row));
     };
     core_->dispatcher->async_dispatch(std::move(d), targets_,

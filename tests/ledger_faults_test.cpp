@@ -259,7 +259,7 @@ TEST_CASE("a full disk fails appends with a clear error and corrupts nothing") {
   CHECK(db.integer("SELECT count(*) FROM attempts") == acked);
 }
 
-TEST_CASE("rows a full disk refused are written once there is room again") {
+TEST_CASE("rows a full disk refused are written once there is room again", "[concurrency]") {
   TempDir dir;
   const auto path = dir.file("refilled.db");
   LedgerOptions options;
@@ -294,7 +294,7 @@ TEST_CASE("rows a full disk refused are written once there is room again") {
   CHECK(other.text("PRAGMA integrity_check") == "ok");
 }
 
-TEST_CASE("held rows past their bound, or still refused at close, are counted as lost") {
+TEST_CASE("held rows past their bound, or still refused at close, are counted as lost", "[concurrency]") {
   TempDir dir;
   const auto path = dir.file("lost.db");
   std::vector<std::string> errors;

@@ -66,6 +66,30 @@ TEST_CASE("complete: the answer, its cost at catalog prices, and its ledger row"
   CHECK(m.api().spend("support", "day")->spent == expected);
 }
 
+TEST_CASE("an answer without usage is charged an estimate, not nothing, streamed or not", "[request]") {
+  MockedEngine m(kPolicy);
+  adapters::MockBehavior silent;
+  silent.reply = "An answer from a server that counts no tokens.";
+  silent.omit_usage = true;
+  m.mock->script("gpt-4o-mini", silent);
+  Request r = chat("support", "How many tokens was this?");
+  auto plain = m.api().complete(r);
+  REQUIRE(plain.ok());
+  CHECK(plain->usage.input_tokens > 0);
+  CHECK(plain->usage.output_tokens > 0);
+  CHECK(plain->cost.nanos > 0);
+  r.body["messages"][0]["content"] = "And streamed?";
+  auto streamed = m.api().stream(r, [](const nlohmann::json&) {});
+  REQUIRE(streamed.ok());
+  CHECK(streamed->usage.output_tokens > 0);
+  CHECK(streamed->cost.nanos > 0);
+  // The cap counts it, and the ledger says it is an estimate.
+  CHECK(m.api().spend("support", "day")->spent == plain->cost + streamed->cost);
+  REQUIRE(m.api().flush().ok());
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'ok' AND cost_nanos > 0 AND output_tokens > 0 "
+                     "AND error_message LIKE 'the provider reported no usage%'") == 2);
+}
+
 TEST_CASE("stream: deltas reassemble to the answer, charged as the same request unstreamed", "[request]") {
   MockedEngine m(kPolicy);
   Request r = chat("support", "Tell me about foxes");
