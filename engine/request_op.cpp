@@ -444,7 +444,12 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     auto own = std::make_shared<adapters::CancelSignal>();
     if (cancel_) {
       caller_cancel_ = cancel_;
-      caller_bridge_ticket_ = caller_cancel_->set_handler([own] { own->cancel(); });
+      // The caller's reason carries over ("the client closed the connection").
+      std::weak_ptr<adapters::CancelSignal> caller = caller_cancel_;
+      caller_bridge_ticket_ = caller_cancel_->set_handler([own, caller] {
+        auto c = caller.lock();
+        own->cancel(c ? c->reason() : std::string("cancelled by the caller"));
+      });
     }
     cancel_ = own;
     deadline_.emplace(core_->runtime->executor());

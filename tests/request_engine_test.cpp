@@ -224,6 +224,26 @@ TEST_CASE("cancelling a streamed request ends it, frees its connection and its r
   CHECK(m.api().spend("support", "day")->spent.nanos == charged);
 }
 
+TEST_CASE("a caller's cancel reason reaches the error, with or without a deadline of the request's own", "[request]") {
+  MockedEngine m(kPolicy);
+  adapters::MockBehavior slow;
+  slow.latency = std::chrono::seconds(30);
+  m.mock->script("gpt-4o-mini", slow);
+  for (const bool with_deadline : {false, true}) {
+    auto cancel = Cancellation::make();
+    Request r = chat("support", with_deadline ? "slow, with a deadline" : "slow");
+    if (with_deadline) r.timeout_ms = 600'000;
+    std::promise<Result<Response>> p;
+    m.api().async_complete(r, [&](Result<Response> res) { p.set_value(std::move(res)); }, cancel);
+    REQUIRE(eventually([&] { return m.mock->calls("gpt-4o-mini") == (with_deadline ? 2 : 1); }));
+    cancel->cancel("the client closed the connection");
+    auto res = p.get_future().get();
+    REQUIRE_FALSE(res.ok());
+    CHECK(res.error().category() == ErrorCategory::cancelled);
+    CHECK_THAT(res.error().message(), Catch::Matchers::StartsWith("the client closed the connection during "));
+  }
+}
+
 TEST_CASE("timeout_ms bounds the whole request: the attempt in flight is stopped, a timeout error, nothing left reserved", "[request]") {
   MockedEngine m(kPolicy);
   adapters::MockBehavior slow;
