@@ -245,15 +245,14 @@ void Ledger::Impl::run() {
     const std::optional<Error> failed = std::exchange(batch_error, std::nullopt);
 
     lock.lock();
+    for (Item& item : batch)
+      if (item.kind == Item::Kind::row && item.error) keep_failed_row(item);
     if (failed) {
       // Before any caller of this batch hears back: an embedder's handler
       // sees the failure no later than the request it failed.
-      const auto refused = std::count_if(batch.begin(), batch.end(), [](const Item& i) {
-        return i.kind == Item::Kind::row && i.error && i.error->category() == ErrorCategory::ledger;
-      });
-      const size_t will_hold = std::min(held.size() + static_cast<size_t>(refused), options.held_max_rows);
+      const size_t now_held = held.size();
       lock.unlock();
-      report_failure(*failed, will_hold);
+      report_failure(*failed, now_held);
       lock.lock();
     }
     // Health changes only on a batch that wrote something: an empty commit
@@ -262,7 +261,6 @@ void Ledger::Impl::run() {
     for (Item& item : batch) {
       wrote = wrote || item.kind != Item::Kind::barrier;
       if (item.error) {
-        if (item.kind == Item::Kind::row) keep_failed_row(item);
         if (!first_error_since_flush && item.kind == Item::Kind::row)
           first_error_since_flush = item.error;
         ok_batch = ok_batch && item.error->category() != ErrorCategory::ledger;
@@ -358,6 +356,7 @@ bool Ledger::Impl::retry_held(std::unique_lock<std::mutex>& lock) {
     }
     next_retry = SteadyClock::now() + options.retry_interval;
   }
+  // Only now: while a retry is in flight its rows count as held, not gone.
   counters.rows_held = static_cast<int64_t>(held.size());
   if (failed) {
     const size_t now_held = held.size();
