@@ -2,6 +2,8 @@
 
 #include <cstddef>
 
+#include "adapters/wire_format.hpp"
+
 namespace tollgate::adapters {
 
 namespace {
@@ -85,14 +87,8 @@ void CompletionAssembler::add(const json& chunk) {
 std::string CompletionAssembler::text_so_far() const {
   std::string text;
   for (const Choice& c : choices_) {
-    for (const auto& [key, value] : c.message.items())
-      if (key != "role" && value.is_string()) text += value.get_ref<const std::string&>();
-    for (const json& call : c.tool_calls) {
-      auto fn = call.find("function");
-      if (fn == call.end() || !fn->is_object()) continue;
-      for (const char* key : {"name", "arguments"})
-        if (auto v = fn->find(key); v != fn->end() && v->is_string()) text += v->get_ref<const std::string&>();
-    }
+    append_message_text(c.message, text);
+    for (const json& call : c.tool_calls) append_tool_call_text(call, text);
   }
   return text;
 }

@@ -142,25 +142,31 @@ Usage usage_of(const json& completion) {
   return u;
 }
 
+void append_message_text(const json& message, std::string& out) {
+  if (!message.is_object()) return;
+  for (const auto& [key, value] : message.items())
+    if (key != "role" && value.is_string()) out += value.get_ref<const std::string&>();
+}
+
+void append_tool_call_text(const json& call, std::string& out) {
+  auto fn = call.is_object() ? call.find("function") : call.end();
+  if (fn == call.end() || !fn->is_object()) return;
+  for (const char* key : {"name", "arguments"})
+    if (auto v = fn->find(key); v != fn->end() && v->is_string()) out += v->get_ref<const std::string&>();
+}
+
 std::string answer_text(const json& completion) {
   std::string text;
   auto choices = completion.find("choices");
   if (choices == completion.end() || !choices->is_array()) return text;
   for (const auto& choice : *choices) {
-    if (!choice.is_object()) continue;
-    auto message = choice.find("message");
-    if (message == choice.end() || !message->is_object()) continue;
-    for (const auto& [key, value] : message->items()) {
-      if (key != "role" && value.is_string()) text += value.get_ref<const std::string&>();
-    }
+    auto message = choice.is_object() ? choice.find("message") : choice.end();
+    if (message == choice.end()) continue;
+    append_message_text(*message, text);
+    if (!message->is_object()) continue;
     auto calls = message->find("tool_calls");
     if (calls == message->end() || !calls->is_array()) continue;
-    for (const auto& call : *calls) {
-      auto fn = call.is_object() ? call.find("function") : call.end();
-      if (fn == call.end() || !fn->is_object()) continue;
-      for (const char* key : {"name", "arguments"})
-        if (auto v = fn->find(key); v != fn->end() && v->is_string()) text += v->get_ref<const std::string&>();
-    }
+    for (const auto& call : *calls) append_tool_call_text(call, text);
   }
   return text;
 }

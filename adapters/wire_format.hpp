@@ -65,6 +65,10 @@ std::string finish_reason_of(const nlohmann::json& completion);
 // refusal, ...) and tool calls' names and arguments. What a provider that
 // reported no usage is charged for, by estimate.
 std::string answer_text(const nlohmann::json& completion);
+// Its two parts, for one message and for one tool call, appended to `out`
+// (CompletionAssembler uses them on a stream's parts).
+void append_message_text(const nlohmann::json& message, std::string& out);
+void append_tool_call_text(const nlohmann::json& call, std::string& out);
 
 // The failure for an HTTP status and the provider's own error message and
 // code/type (both may be empty): context-length errors are recognised by
