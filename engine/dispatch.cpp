@@ -123,7 +123,8 @@ class Operation : public std::enable_shared_from_this<Operation> {
         });
   }
 
-  void emit(const ChatResult& r) {
+  // `usage_estimated`: the answer came without usage (see estimate_missing_usage).
+  void emit(const ChatResult& r, bool usage_estimated) {
     if (!options_->on_attempt && !request_.on_attempt) return;
     AttemptRecord rec;
     rec.request_id = request_.request_id;
@@ -143,7 +144,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
       rec.cost = cost_of(a->usage);
       rec.latency_ms = a->latency.count();
       rec.ttft_ms = a->time_to_first_token.count();
-      if (usage_estimated_)
+      if (usage_estimated)
         rec.error_message = "the provider reported no usage; the tokens and cost are tollgate's estimate";
     } else {
       const auto& f = std::get<Failure>(r);
@@ -171,11 +172,12 @@ class Operation : public std::enable_shared_from_this<Operation> {
   // An answer with no usage (some OpenAI-compatible servers send none, or
   // zeros) would be free, and no cap would ever fill: it is charged an
   // estimate of its prompt and of the text it returned instead.
-  void estimate_missing_usage(adapters::ChatResponse& a) {
-    if (a.usage.input_tokens > 0 || a.usage.output_tokens > 0) return;
+  // True when it estimated.
+  bool estimate_missing_usage(adapters::ChatResponse& a) const {
+    if (a.usage.input_tokens > 0 || a.usage.output_tokens > 0) return false;
     a.usage.input_tokens = request_.input_tokens;
     a.usage.output_tokens = engine::estimate_text_tokens(adapters::answer_text(a.body));
-    usage_estimated_ = true;
+    return true;
   }
 
   Money cost_of(const adapters::Usage& usage) const {
@@ -194,13 +196,13 @@ class Operation : public std::enable_shared_from_this<Operation> {
   }
 
   void judge(ChatResult r) {
-    if (auto* a = std::get_if<adapters::ChatResponse>(&r)) estimate_missing_usage(*a);
-    emit(r);
+    auto* answer = std::get_if<adapters::ChatResponse>(&r);
+    emit(r, answer && estimate_missing_usage(*answer));
     const DispatchTarget& t = target();
-    if (auto* a = std::get_if<adapters::ChatResponse>(&r)) {
+    if (answer) {
       if (breakers_) breakers_->record(t.provider->name(), t.model, CallOutcome::success);
       DispatchResult out;
-      out.response = std::move(*a);
+      out.response = std::move(*answer);
       out.target_index = index_;
       out.provider = t.provider->name();
       out.model = t.model;
@@ -288,7 +290,6 @@ class Operation : public std::enable_shared_from_this<Operation> {
   int tries_ = 0;             // attempts on this target
   int attempts_ = 0;          // attempts in all
   int64_t started_unix_ms_ = 0;
-  bool usage_estimated_ = false;  // the answer came without usage (see estimate_missing_usage)
   int64_t window_floor_ = 0;  // a context window known to be too small
   std::vector<std::string> notes_;  // why each target did not answer
   ErrorCategory last_category_ = ErrorCategory::provider;
