@@ -40,6 +40,14 @@ namespace {
 constexpr int64_t kT0 = 1'778'000'000'000;
 constexpr const char* kChildEnv = "TOLLGATE_LEDGER_CHILD";  // "<mode>:<fd>:<path>"
 
+// A row of about 1 KiB: a few dozen fill the 40-page quota the full-disk
+// tests give the file.
+LedgerRow big_row(const std::string& id) {
+  LedgerRow row = make_row(id, kT0, Money{1});
+  row.error_message = std::string(1000, 'e');
+  return row;
+}
+
 bool write_all(int fd, const void* data, size_t n) {
   const char* p = static_cast<const char*>(data);
   while (n > 0) {
@@ -233,9 +241,7 @@ TEST_CASE("a full disk fails appends with a clear error and corrupts nothing") {
   int acked = 0;
   std::optional<Error> failure;
   for (int i = 0; i < 10'000 && !failure; ++i) {
-    LedgerRow row = make_row("f" + std::to_string(i), kT0, Money{1});
-    row.error_message = std::string(1000, 'e');
-    auto r = (*ledger)->append(std::move(row));
+    auto r = (*ledger)->append(big_row("f" + std::to_string(i)));
     if (r.ok()) {
       ++acked;
     } else {
@@ -269,11 +275,6 @@ TEST_CASE("rows a full disk refused are written once there is room again", "[con
   options.retry_interval = std::chrono::milliseconds(20);
   auto ledger = Ledger::open(path, options);
   REQUIRE(ledger.ok());
-  auto big_row = [](const std::string& id) {
-    LedgerRow row = make_row(id, kT0, Money{1});
-    row.error_message = std::string(1000, 'e');
-    return row;
-  };
   // Fill the file with rows an operator can spare, until it refuses more.
   int old_rows = 0;
   while ((*ledger)->flush().ok() && old_rows < 10'000) (void)(*ledger)->append(big_row("old" + std::to_string(old_rows++)));
@@ -339,9 +340,7 @@ TEST_CASE("a batch that hits a full disk mid-way is undone as a whole") {
   auto ledger = Ledger::open(path, options);
   REQUIRE(ledger.ok());
   for (int i = 0; i < 2000; ++i) {
-    LedgerRow row = make_row("a" + std::to_string(i), kT0, Money{1});
-    row.error_message = std::string(1000, 'e');
-    (void)(*ledger)->append(std::move(row));  // async: failures surface on flush
+    (void)(*ledger)->append(big_row("a" + std::to_string(i)));  // async: failures surface on flush
   }
   auto flushed = (*ledger)->flush();
   REQUIRE_FALSE(flushed.ok());
@@ -355,9 +354,7 @@ TEST_CASE("a batch that hits a full disk mid-way is undone as a whole") {
   // A smaller batch may still fit; fill up row by row until one does not.
   bool failed = false;
   for (int i = 0; i < 1000 && !failed; ++i) {
-    LedgerRow row = make_row("b" + std::to_string(i), kT0, Money{1});
-    row.error_message = std::string(1000, 'e');
-    (void)(*ledger)->append(std::move(row));
+    (void)(*ledger)->append(big_row("b" + std::to_string(i)));
     failed = !(*ledger)->flush().ok();
   }
   REQUIRE(failed);
