@@ -11,6 +11,7 @@
 // outbox, writes, and parks again until the answer is complete.
 #include "adapters/gateway_server.hpp"
 #include "adapters/gateway_executor.hpp"
+#include "adapters/io_loop.hpp"
 #include "adapters/tcp_listener.hpp"
 
 #include <algorithm>
@@ -334,7 +335,8 @@ class GatewayServerImpl final : public GatewayServer {
     acceptor_.emplace(std::move(*acceptor));
     port_ = acceptor_->local_endpoint().port();
     net::co_spawn(acceptor_->get_executor(), accept_loop(), net::detached);
-    for (unsigned i = 0; i < std::max(1u, opts_.threads); ++i) threads_.emplace_back([this] { ioc_->run(); });
+    for (unsigned i = 0; i < std::max(1u, opts_.threads); ++i)
+      threads_.emplace_back([this] { run_io_thread(*ioc_, opts_.busy_poll); });
     return {};
   }
 

@@ -16,6 +16,8 @@
 #   MOCK_THREADS SERVE_THREADS   server I/O threads (default 1 and 1); serve's
 #                    engine runs on its I/O threads
 #   ENGINE_THREADS   give serve's engine threads of its own (--engine-threads)
+#   BUSY_POLL_US     also measure a second serve with --busy-poll-us this value
+#                    (default 1000; 0 skips it)
 #   CPU_WRK CPU_MOCK CPU_GATEWAY   taskset CPU lists (default 0, 0 and 1: wrk
 #                    and the mock, the world outside the gateway, share CPU 0;
 #                    the gateway under test, tollgate serve or Portkey, has CPU 1
@@ -33,6 +35,7 @@ WARMUP=${WARMUP:-3s}
 MOCK_THREADS=${MOCK_THREADS:-1}
 SERVE_THREADS=${SERVE_THREADS:-1}
 ENGINE_THREADS=${ENGINE_THREADS:-}
+BUSY_POLL_US=${BUSY_POLL_US:-1000}
 CPU_WRK=${CPU_WRK-0}
 CPU_MOCK=${CPU_MOCK-0}
 CPU_GATEWAY=${CPU_GATEWAY-1}
@@ -119,6 +122,18 @@ SERVE_PID=$!
 PIDS+=("$SERVE_PID")
 wait_for "tollgate serve to listen (see $WORK/serve.err)" 30 has_url "$WORK/serve.out"
 SERVE_URL=$(listening_url "$WORK/serve.out")
+# The same gateway with its I/O thread polling for BUSY_POLL_US after each
+# event instead of sleeping at once (its own ledger file; idle while the
+# other is measured).
+if ((BUSY_POLL_US > 0)); then
+  "${ON_GATEWAY[@]}" "$TOLLGATE" serve --policy "$WORK/policy.lua" --keys "$WORK/keys.json" \
+    --listen 127.0.0.1:0 --upstream "*=$MOCK_URL" --threads "$SERVE_THREADS" ${ENGINE_THREADS:+--engine-threads "$ENGINE_THREADS"} \
+    --busy-poll-us "$BUSY_POLL_US" --log off --ledger "$WORK/ledger-poll.db" >"$WORK/poll.out" 2>"$WORK/poll.err" &
+  POLL_PID=$!
+  PIDS+=("$POLL_PID")
+  wait_for "tollgate serve --busy-poll-us to listen (see $WORK/poll.err)" 30 has_url "$WORK/poll.out"
+  POLL_URL=$(listening_url "$WORK/poll.out")
+fi
 
 PORTKEY_PORT=$(free_port)
 PORTKEY_CMD=(node "$PORTKEY_DIR/node_modules/@portkey-ai/gateway/build/start-server.js" "--port=$PORTKEY_PORT" --headless)
@@ -144,6 +159,7 @@ check_path() {  # check_path NAME URL [HEADER...]
 }
 check_path direct "$MOCK_URL"
 check_path "tollgate serve" "$SERVE_URL/v1"
+((BUSY_POLL_US > 0)) && check_path "tollgate serve --busy-poll-us" "$POLL_URL/v1"
 check_path Portkey "$PORTKEY_URL/v1" "x-portkey-provider: openai" "x-portkey-custom-host: $MOCK_URL"
 
 # --- load -----------------------------------------------------------------
@@ -180,6 +196,7 @@ for conns in 1 32; do
   run_wrk direct "$conns" "$MOCK_URL"
   run_wrk serve "$conns" "$SERVE_URL/v1"
   [[ $conns == 32 ]] && SERVE_HWM_KB=$(hwm_kb "$SERVE_PID")
+  ((BUSY_POLL_US > 0)) && run_wrk poll "$conns" "$POLL_URL/v1"
   run_wrk portkey "$conns" "$PORTKEY_URL/v1" "$PORTKEY_HEADERS"
   [[ $conns == 32 ]] && PORTKEY_HWM_KB=$(hwm_kb "$PORTKEY_PID")
 done
@@ -214,12 +231,17 @@ cat <<EOF
 |---|---:|---:|---:|---:|
 | mock direct | 1 | ${R_direct_1_p50} µs | ${R_direct_1_p99} µs | $(calc '%.0f' "$R_direct_1_rps") |
 | via tollgate serve | 1 | ${R_serve_1_p50} µs | ${R_serve_1_p99} µs | $(calc '%.0f' "$R_serve_1_rps") |
+$(((BUSY_POLL_US > 0)) && echo "| via tollgate serve --busy-poll-us $BUSY_POLL_US | 1 | ${R_poll_1_p50} µs | ${R_poll_1_p99} µs | $(calc '%.0f' "$R_poll_1_rps") |")
 | via Portkey $PORTKEY_VERSION | 1 | ${R_portkey_1_p50} µs | ${R_portkey_1_p99} µs | $(calc '%.0f' "$R_portkey_1_rps") |
 | mock direct | 32 | ${R_direct_32_p50} µs | ${R_direct_32_p99} µs | $(calc '%.0f' "$R_direct_32_rps") |
 | via tollgate serve | 32 | ${R_serve_32_p50} µs | ${R_serve_32_p99} µs | $(calc '%.0f' "$R_serve_32_rps") |
+$(((BUSY_POLL_US > 0)) && echo "| via tollgate serve --busy-poll-us $BUSY_POLL_US | 32 | ${R_poll_32_p50} µs | ${R_poll_32_p99} µs | $(calc '%.0f' "$R_poll_32_rps") |")
 | via Portkey $PORTKEY_VERSION | 32 | ${R_portkey_32_p50} µs | ${R_portkey_32_p99} µs | $(calc '%.0f' "$R_portkey_32_rps") |
 
 Added latency at 1 connection (gateway minus direct): tollgate serve p50 ${add50_serve} µs, p99 ${add99_serve} µs; Portkey p50 ${add50_pk} µs, p99 ${add99_pk} µs.
+$(if ((BUSY_POLL_US > 0)); then
+  echo "With --busy-poll-us $BUSY_POLL_US: added p50 $((R_poll_1_p50 - R_direct_1_p50)) µs, p99 $((R_poll_1_p99 - R_direct_1_p99)) µs; at 32 connections $(calc '%.2f' "$R_poll_32_rps / $R_direct_32_rps") × direct."
+fi)
 $(if [[ -n $ONE_CPU ]]; then
   echo "One connection with serve, wrk and the mock all on CPU $ONE_CPU: direct p50 ${R_direct1cpu_1_p50} µs p99 ${R_direct1cpu_1_p99} µs; via serve p50 ${R_serve1cpu_1_p50} µs p99 ${R_serve1cpu_1_p99} µs; added p50 $((R_serve1cpu_1_p50 - R_direct1cpu_1_p50)) µs, p99 $((R_serve1cpu_1_p99 - R_direct1cpu_1_p99)) µs."
 fi)
@@ -229,6 +251,11 @@ Peak RSS (VmHWM) after the 32-connection run: tollgate serve ${rss_mb} MB, Portk
 |---|---:|---|
 | added p50 at 1 conn ≤ 50 µs | ${add50_serve} µs | $(verdict "$add50_serve <= 50") |
 | added p99 at 1 conn ≤ 500 µs | ${add99_serve} µs | $(verdict "$add99_serve <= 500") |
+$(if ((BUSY_POLL_US > 0)); then
+  a50=$((R_poll_1_p50 - R_direct_1_p50)); a99=$((R_poll_1_p99 - R_direct_1_p99))
+  echo "| added p50 at 1 conn ≤ 50 µs, --busy-poll-us $BUSY_POLL_US | ${a50} µs | $(verdict "$a50 <= 50") |"
+  echo "| added p99 at 1 conn ≤ 500 µs, --busy-poll-us $BUSY_POLL_US | ${a99} µs | $(verdict "$a99 <= 500") |"
+fi)
 | 32 conns: serve ≥ 0.5 × direct | ${ratio_direct} × | $(verdict "$R_serve_32_rps >= 0.5 * $R_direct_32_rps") |
 | 32 conns: serve ≥ 15 × Portkey | ${ratio_portkey} × | $(verdict "$R_serve_32_rps >= 15 * $R_portkey_32_rps") |
 | serve RSS under load ≤ 30 MB | ${rss_mb} MB | $(verdict "$SERVE_HWM_KB <= 30 * 1024") |

@@ -240,3 +240,28 @@ TEST_CASE("gateway server: stop() cuts what is still unanswered at the deadline"
   CHECK(out->closed());  // the transport is gone: writes are dropped
   out->respond({200, "text/plain", {}, "nobody hears this"});
 }
+
+TEST_CASE("gateway server: busy-polling I/O threads answer now and later and stop cleanly", "[concurrency]") {
+  GatewayServerOptions o;
+  o.threads = 2;
+  o.busy_poll = 500us;
+  Parked parked;
+  auto server = start(parked.handler(), o);
+  RawClient a(server->port()), b(server->port());
+  for (int round = 0; round < 3; ++round) {
+    a.send("GET", "/a");
+    b.send("GET", "/b");
+    for (int i = 0; i < 2; ++i) {
+      auto [req, out] = parked.take();
+      // From another thread, as the engine answers: the polling loop must
+      // run the handlers that answer posts to it.
+      std::thread([out = out, path = std::string(req.path())] {
+        out->respond({200, "text/plain", {}, "answer to " + path});
+      }).join();
+    }
+    CHECK(a.read_response().body == "answer to /a");
+    CHECK(b.read_response().body == "answer to /b");
+  }
+  CHECK(server->stop(30s) == 0);
+  server.reset();  // joins the polling threads
+}

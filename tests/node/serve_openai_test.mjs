@@ -63,13 +63,13 @@ async function startMock(extra = []) {
   return { ...p, url };
 }
 
-async function startGateway(mockUrl, name, keys = keysPath) {
+async function startGateway(mockUrl, name, keys = keysPath, extra = []) {
   const policyPath = join(dir, `${name}_policy.lua`);
   copyFileSync(join(SOURCE, 'tests/data/serve_policy.lua'), policyPath);
   const ledger = join(dir, `${name}.db`);
   const log = join(dir, `${name}.log`);
   const p = startProcess(TOLLGATE, ['serve', '--policy', policyPath, '--keys', keys, '--listen', '127.0.0.1:0',
-    '--ledger', ledger, '--log', log, '--upstream', `*=${mockUrl}`], /listening on (http:\S+)/);
+    '--ledger', ledger, '--log', log, '--upstream', `*=${mockUrl}`, ...extra], /listening on (http:\S+)/);
   const [, url] = await p.ready;
   return { ...p, url, ledger, log, policyPath, logLines: () => readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) };
 }
@@ -333,6 +333,28 @@ test('SIGHUP reloads the keys file: new keys work, removed ones are 401, a broke
     await ask('tg-new-key');
   } finally {
     assert.equal((await stop(g)).code, 0, g.stderr());
+  }
+});
+
+test('with --busy-poll-us the gateway answers, streams and stops as usual', async () => {
+  const g = await startGateway(mock.url, 'busypoll', keysPath, ['--busy-poll-us', '300', '--threads', '2']);
+  try {
+    const c = client(g);
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+      c.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: `poll ${i}` }], max_tokens: 20 })));
+    answers.forEach((a, i) => assert.equal(a.choices[0].message.content, `Mock answer from gpt-4o-mini to: poll ${i}`));
+    const stream = await c.chat.completions.create({
+      model: 'x', messages: [{ role: 'user', content: 'poll stream' }], max_tokens: 20, stream: true,
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    assert.equal(text, 'Mock answer from gpt-4o-mini to: poll stream');
+    g.child.kill('SIGTERM');
+    const { code } = await g.exited;
+    assert.equal(code, 0, g.stderr());
+    assert.equal(g.logLines().filter((l) => l.status === 200).length, 11);
+  } finally {
+    await stop(g);
   }
 });
 
