@@ -79,7 +79,8 @@ void CompletionAssembler::add(const json& chunk) {
     } else if (key == "usage") {
       if (!value.is_null()) usage_ = value;
     } else if (key != "object") {
-      head_[key] = value;
+      // id, created, model... repeat in every chunk: copy only what changed.
+      if (auto it = head_.find(key); it == head_.end() || *it != value) head_[key] = value;
     }
   }
 }
