@@ -33,6 +33,8 @@ struct ProviderInfo {
           total_timeout_ms = 0;
   int64_t max_retries = -1;
   std::string ca_file;
+
+  bool operator==(const ProviderInfo&) const = default;
 };
 
 struct ModelInfo {

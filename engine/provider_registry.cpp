@@ -59,15 +59,26 @@ Result<adapters::ProviderConfig> ProviderRegistry::config_for(const ProviderInfo
 }
 
 Result<std::shared_ptr<adapters::Provider>> ProviderRegistry::get(const ProviderInfo& info) {
+  // Every request asks; nearly always for a provider built from this very
+  // declaration. Comparing it is cheaper than building its configuration
+  // (strings, a getenv, the fingerprint) again.
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = entries_.find(info.name); it != entries_.end() && it->second.source == info)
+      return it->second.provider;
+  }
   std::string fingerprint;
   auto config = config_for(info, fingerprint);
   if (!config.ok()) return config.error();
   std::lock_guard lock(mu_);
   auto it = entries_.find(info.name);
-  if (it != entries_.end() && it->second.fingerprint == fingerprint) return it->second.provider;
+  if (it != entries_.end() && it->second.fingerprint == fingerprint) {
+    it->second.source = info;  // changed only where the adapter does not look (labels, say)
+    return it->second.provider;
+  }
   auto made = adapters::make_provider(executor_, std::move(*config));
   if (!made) return Error(ErrorCategory::config, "provider '" + info.name + "': " + made.error());
-  entries_[info.name] = Entry{fingerprint, *made};
+  entries_[info.name] = Entry{fingerprint, info, *made};
   return *made;
 }
 

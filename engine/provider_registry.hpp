@@ -30,6 +30,7 @@ class ProviderRegistry {
  private:
   struct Entry {
     std::string fingerprint;  // the configuration it was built from (no key)
+    ProviderInfo source;      // the declaration it was built for: unchanged, reuse it as is
     std::shared_ptr<adapters::Provider> provider;
   };
   Result<adapters::ProviderConfig> config_for(const ProviderInfo& info, std::string& fingerprint) const;

@@ -326,6 +326,48 @@ TEST_CASE("timeout_ms: a request that answers in time is unaffected, a bad value
   CHECK(cancelled.error().category() == ErrorCategory::cancelled);
 }
 
+TEST_CASE("a reload that moves a provider to another base_url sends the next request there", "[request][reload]") {
+  adapters::MockServerOptions mo;
+  mo.threads = 1;
+  mo.default_behavior.reply = "from A";
+  auto a = adapters::MockServer::start(mo);
+  REQUIRE(a);
+  mo.default_behavior.reply = "from B";
+  auto b = adapters::MockServer::start(mo);
+  REQUIRE(b);
+  TempDir dir;
+  auto policy = [](const std::string& url, const std::string& region) {
+    return "provider \"local\" { api = \"openai\", base_url = \"" + url + "\", labels = { region = \"" +
+           region + "\" } }\n"
+           "model \"local-model\" { provider = \"local\", input = 0.1, output = 0.1 }\n"
+           "route \"default\" { try = { \"local-model\" } }\n";
+  };
+  Options opts;
+  opts.policy_paths = {dir.write("policy.lua", policy((*a)->base_url(), "eu"))};
+  auto e = Engine::create(opts);
+  REQUIRE(e.ok());
+  Engine& engine = **e;
+  for (const char* text : {"one", "two"}) {  // the second reuses the adapter the first built
+    auto r = engine.complete(chat("t", text));
+    REQUIRE(r.ok());
+    CHECK(text_of(*r) == "from A");
+  }
+  // A change the adapter does not depend on (a label) keeps it; a new
+  // base_url rebuilds it.
+  dir.write("policy.lua", policy((*a)->base_url(), "us"));
+  REQUIRE(engine.reload().ok());
+  auto same = engine.complete(chat("t", "three"));
+  REQUIRE(same.ok());
+  CHECK(text_of(*same) == "from A");
+  dir.write("policy.lua", policy((*b)->base_url(), "us"));
+  REQUIRE(engine.reload().ok());
+  auto moved = engine.complete(chat("t", "four"));
+  REQUIRE(moved.ok());
+  CHECK(text_of(*moved) == "from B");
+  CHECK((*a)->calls("local-model") == 3);
+  CHECK((*b)->calls("local-model") == 1);
+}
+
 TEST_CASE("a caller reusing its request id loses no ledger row: the later request's rows get a suffix", "[request]") {
   MockedEngine m(kPolicy);
   Request r = chat("support", "first");
