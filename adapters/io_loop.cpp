@@ -16,8 +16,8 @@ void run_io_thread(boost::asio::io_context& io, std::chrono::microseconds busy_p
   }
   using Clock = std::chrono::steady_clock;
   while (!io.stopped()) {
-    // poll() runs what is ready, asking epoll with a zero timeout.
-    if (io.poll() > 0) continue;
+    // poll() runs what is ready, asking epoll with a zero timeout; each
+    // event that ran starts the window again.
     const auto until = Clock::now() + busy_poll;
     bool woke = false;
     while (!woke && !io.stopped() && Clock::now() < until) woke = io.poll() > 0;

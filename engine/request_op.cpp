@@ -447,8 +447,8 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
       // The caller's reason carries over ("the client closed the connection").
       std::weak_ptr<adapters::CancelSignal> caller = caller_cancel_;
       caller_bridge_ticket_ = caller_cancel_->set_handler([own, caller] {
-        auto c = caller.lock();
-        own->cancel(c ? c->reason() : std::string("cancelled by the caller"));
+        if (auto c = caller.lock()) own->cancel(c->reason());
+        else own->cancel();  // CancelSignal's own default reason
       });
     }
     cancel_ = own;
