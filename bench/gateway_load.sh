@@ -115,24 +115,26 @@ team "bench" { daily_usd = 1000000, on_exceed = "deny" }
 route "default" { try = { "gpt-4o-mini" } }
 EOF
 printf '{"keys": [{"key": "%s", "team": "bench", "user": "wrk"}]}\n' "$KEY" >"$WORK/keys.json"
-"${ON_GATEWAY[@]}" "$TOLLGATE" serve --policy "$WORK/policy.lua" --keys "$WORK/keys.json" \
-  --listen 127.0.0.1:0 --upstream "*=$MOCK_URL" --threads "$SERVE_THREADS" ${ENGINE_THREADS:+--engine-threads "$ENGINE_THREADS"} \
-  --log off --ledger "$WORK/ledger.db" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVE_PID=$!
-PIDS+=("$SERVE_PID")
-wait_for "tollgate serve to listen (see $WORK/serve.err)" 30 has_url "$WORK/serve.out"
-SERVE_URL=$(listening_url "$WORK/serve.out")
-# The same gateway with its I/O thread polling for BUSY_POLL_US after each
-# event instead of sleeping at once (its own ledger file; idle while the
-# other is measured).
-if ((BUSY_POLL_US > 0)); then
+# start_serve NAME [FLAG...]: tollgate serve in front of the mock with its
+# own ledger ($WORK/NAME.db) and output ($WORK/NAME.out, .err); sets
+# SERVED_PID and SERVED_URL. The `&` is on the command inside, so $! is serve.
+start_serve() {
+  local name=$1; shift
   "${ON_GATEWAY[@]}" "$TOLLGATE" serve --policy "$WORK/policy.lua" --keys "$WORK/keys.json" \
     --listen 127.0.0.1:0 --upstream "*=$MOCK_URL" --threads "$SERVE_THREADS" ${ENGINE_THREADS:+--engine-threads "$ENGINE_THREADS"} \
-    --busy-poll-us "$BUSY_POLL_US" --log off --ledger "$WORK/ledger-poll.db" >"$WORK/poll.out" 2>"$WORK/poll.err" &
-  POLL_PID=$!
-  PIDS+=("$POLL_PID")
-  wait_for "tollgate serve --busy-poll-us to listen (see $WORK/poll.err)" 30 has_url "$WORK/poll.out"
-  POLL_URL=$(listening_url "$WORK/poll.out")
+    --log off --ledger "$WORK/$name.db" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  SERVED_PID=$!
+  PIDS+=("$SERVED_PID")
+  wait_for "tollgate serve ($name) to listen (see $WORK/$name.err)" 30 has_url "$WORK/$name.out"
+  SERVED_URL=$(listening_url "$WORK/$name.out")
+}
+start_serve serve
+SERVE_PID=$SERVED_PID SERVE_URL=$SERVED_URL
+# The same gateway with its I/O thread polling for BUSY_POLL_US after each
+# event instead of sleeping at once (idle while the other is measured).
+if ((BUSY_POLL_US > 0)); then
+  start_serve poll --busy-poll-us "$BUSY_POLL_US"
+  POLL_URL=$SERVED_URL
 fi
 
 PORTKEY_PORT=$(free_port)
@@ -220,6 +222,17 @@ verdict() { awk "BEGIN { print (($1) ? \"met\" : \"NOT met\") }"; }
 
 add50_serve=$((R_serve_1_p50 - R_direct_1_p50));  add99_serve=$((R_serve_1_p99 - R_direct_1_p99))
 add50_pk=$((R_portkey_1_p50 - R_direct_1_p50));   add99_pk=$((R_portkey_1_p99 - R_direct_1_p99))
+# The busy-polling serve's rows and lines, each ending in a newline, or
+# empty when it was skipped (an empty line would end a Markdown table).
+POLL_ROW_1= POLL_ROW_32= POLL_LINE= POLL_TARGETS=
+if ((BUSY_POLL_US > 0)); then
+  add50_poll=$((R_poll_1_p50 - R_direct_1_p50));  add99_poll=$((R_poll_1_p99 - R_direct_1_p99))
+  POLL_ROW_1="| via tollgate serve --busy-poll-us $BUSY_POLL_US | 1 | ${R_poll_1_p50} µs | ${R_poll_1_p99} µs | $(calc '%.0f' "$R_poll_1_rps") |"$'\n'
+  POLL_ROW_32="| via tollgate serve --busy-poll-us $BUSY_POLL_US | 32 | ${R_poll_32_p50} µs | ${R_poll_32_p99} µs | $(calc '%.0f' "$R_poll_32_rps") |"$'\n'
+  POLL_LINE="With --busy-poll-us $BUSY_POLL_US: added p50 ${add50_poll} µs, p99 ${add99_poll} µs; at 32 connections $(calc '%.2f' "$R_poll_32_rps / $R_direct_32_rps") × direct."$'\n'
+  POLL_TARGETS="| added p50 at 1 conn ≤ 50 µs, --busy-poll-us $BUSY_POLL_US | ${add50_poll} µs | $(verdict "$add50_poll <= 50") |"$'\n'
+  POLL_TARGETS+="| added p99 at 1 conn ≤ 500 µs, --busy-poll-us $BUSY_POLL_US | ${add99_poll} µs | $(verdict "$add99_poll <= 500") |"$'\n'
+fi
 ratio_direct=$(calc '%.2f' "$R_serve_32_rps / $R_direct_32_rps")
 ratio_portkey=$(calc '%.1f' "$R_serve_32_rps / $R_portkey_32_rps")
 rss_mb=$(calc '%.1f' "$SERVE_HWM_KB / 1024")
@@ -231,18 +244,13 @@ cat <<EOF
 |---|---:|---:|---:|---:|
 | mock direct | 1 | ${R_direct_1_p50} µs | ${R_direct_1_p99} µs | $(calc '%.0f' "$R_direct_1_rps") |
 | via tollgate serve | 1 | ${R_serve_1_p50} µs | ${R_serve_1_p99} µs | $(calc '%.0f' "$R_serve_1_rps") |
-$(((BUSY_POLL_US > 0)) && echo "| via tollgate serve --busy-poll-us $BUSY_POLL_US | 1 | ${R_poll_1_p50} µs | ${R_poll_1_p99} µs | $(calc '%.0f' "$R_poll_1_rps") |")
-| via Portkey $PORTKEY_VERSION | 1 | ${R_portkey_1_p50} µs | ${R_portkey_1_p99} µs | $(calc '%.0f' "$R_portkey_1_rps") |
+${POLL_ROW_1}| via Portkey $PORTKEY_VERSION | 1 | ${R_portkey_1_p50} µs | ${R_portkey_1_p99} µs | $(calc '%.0f' "$R_portkey_1_rps") |
 | mock direct | 32 | ${R_direct_32_p50} µs | ${R_direct_32_p99} µs | $(calc '%.0f' "$R_direct_32_rps") |
 | via tollgate serve | 32 | ${R_serve_32_p50} µs | ${R_serve_32_p99} µs | $(calc '%.0f' "$R_serve_32_rps") |
-$(((BUSY_POLL_US > 0)) && echo "| via tollgate serve --busy-poll-us $BUSY_POLL_US | 32 | ${R_poll_32_p50} µs | ${R_poll_32_p99} µs | $(calc '%.0f' "$R_poll_32_rps") |")
-| via Portkey $PORTKEY_VERSION | 32 | ${R_portkey_32_p50} µs | ${R_portkey_32_p99} µs | $(calc '%.0f' "$R_portkey_32_rps") |
+${POLL_ROW_32}| via Portkey $PORTKEY_VERSION | 32 | ${R_portkey_32_p50} µs | ${R_portkey_32_p99} µs | $(calc '%.0f' "$R_portkey_32_rps") |
 
 Added latency at 1 connection (gateway minus direct): tollgate serve p50 ${add50_serve} µs, p99 ${add99_serve} µs; Portkey p50 ${add50_pk} µs, p99 ${add99_pk} µs.
-$(if ((BUSY_POLL_US > 0)); then
-  echo "With --busy-poll-us $BUSY_POLL_US: added p50 $((R_poll_1_p50 - R_direct_1_p50)) µs, p99 $((R_poll_1_p99 - R_direct_1_p99)) µs; at 32 connections $(calc '%.2f' "$R_poll_32_rps / $R_direct_32_rps") × direct."
-fi)
-$(if [[ -n $ONE_CPU ]]; then
+${POLL_LINE}$(if [[ -n $ONE_CPU ]]; then
   echo "One connection with serve, wrk and the mock all on CPU $ONE_CPU: direct p50 ${R_direct1cpu_1_p50} µs p99 ${R_direct1cpu_1_p99} µs; via serve p50 ${R_serve1cpu_1_p50} µs p99 ${R_serve1cpu_1_p99} µs; added p50 $((R_serve1cpu_1_p50 - R_direct1cpu_1_p50)) µs, p99 $((R_serve1cpu_1_p99 - R_direct1cpu_1_p99)) µs."
 fi)
 Peak RSS (VmHWM) after the 32-connection run: tollgate serve ${rss_mb} MB, Portkey ${pk_rss_mb} MB.
@@ -251,12 +259,7 @@ Peak RSS (VmHWM) after the 32-connection run: tollgate serve ${rss_mb} MB, Portk
 |---|---:|---|
 | added p50 at 1 conn ≤ 50 µs | ${add50_serve} µs | $(verdict "$add50_serve <= 50") |
 | added p99 at 1 conn ≤ 500 µs | ${add99_serve} µs | $(verdict "$add99_serve <= 500") |
-$(if ((BUSY_POLL_US > 0)); then
-  a50=$((R_poll_1_p50 - R_direct_1_p50)); a99=$((R_poll_1_p99 - R_direct_1_p99))
-  echo "| added p50 at 1 conn ≤ 50 µs, --busy-poll-us $BUSY_POLL_US | ${a50} µs | $(verdict "$a50 <= 50") |"
-  echo "| added p99 at 1 conn ≤ 500 µs, --busy-poll-us $BUSY_POLL_US | ${a99} µs | $(verdict "$a99 <= 500") |"
-fi)
-| 32 conns: serve ≥ 0.5 × direct | ${ratio_direct} × | $(verdict "$R_serve_32_rps >= 0.5 * $R_direct_32_rps") |
+${POLL_TARGETS}| 32 conns: serve ≥ 0.5 × direct | ${ratio_direct} × | $(verdict "$R_serve_32_rps >= 0.5 * $R_direct_32_rps") |
 | 32 conns: serve ≥ 15 × Portkey | ${ratio_portkey} × | $(verdict "$R_serve_32_rps >= 15 * $R_portkey_32_rps") |
 | serve RSS under load ≤ 30 MB | ${rss_mb} MB | $(verdict "$SERVE_HWM_KB <= 30 * 1024") |
 
