@@ -15,6 +15,7 @@
 #include "adapters/http_client.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <ctime>
 #include <deque>
@@ -107,6 +108,52 @@ Budget budget(const Exchange& x, milliseconds step) {
   return {step, false};
 }
 
+// RFC 9110 token characters, the only ones a field name may hold.
+bool is_field_name(std::string_view name) {
+  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [&](unsigned char ch) {
+    return std::isalnum(ch) || kSymbols.find(static_cast<char>(ch)) != std::string_view::npos;
+  });
+}
+
+// Control characters (tab aside) would end the header line early: a value
+// with a CR or LF injects headers of its own. An API key read from a file
+// with its trailing newline is the usual way one gets there.
+bool has_control_char(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](unsigned char ch) { return (ch < 0x20 && ch != '\t') || ch == 0x7f; });
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](unsigned char x, unsigned char y) {
+    return std::tolower(x) == std::tolower(y);
+  });
+}
+
+// The header lines every request carries ("Name: value\r\n" each): ours,
+// then the configured ones, a configured name replacing ours (Host, User-Agent
+// and Accept may be overridden; one name configured twice keeps the last).
+std::string fixed_header_lines(const std::string& host,
+                               const std::vector<std::pair<std::string, std::string>>& configured) {
+  std::vector<std::pair<std::string_view, std::string_view>> fields{
+      {"Host", host},
+      {"User-Agent", "tollgate/0.1"},
+      {"Content-Type", "application/json"},
+      {"Accept", "application/json, text/event-stream"}};
+  for (const auto& [name, value] : configured) {
+    std::erase_if(fields, [&](const auto& f) { return iequals(f.first, name); });
+    fields.emplace_back(name, value);
+  }
+  std::string lines;
+  for (const auto& [name, value] : fields) {
+    lines += name;
+    lines += ": ";
+    lines += value;
+    lines += "\r\n";
+  }
+  return lines;
+}
+
 std::string ms_text(milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
 TransportError cancelled_error() {
@@ -142,7 +189,10 @@ class ClientImpl final : public HttpClient, public std::enable_shared_from_this<
       : ex_(std::move(ex)), opts_(std::move(o)), tls_(std::move(ctx)) {
     const auto& e = opts_.endpoint;
     const bool default_port = (e.tls && e.port == "443") || (!e.tls && e.port == "80");
-    host_header_ = default_port ? e.host : e.host + ":" + e.port;
+    // An IPv6 literal keeps its brackets in Host (RFC 9110 7.2).
+    const std::string host = e.host.find(':') == std::string::npos ? e.host : "[" + e.host + "]";
+    host_header_ = default_port ? host : host + ":" + e.port;
+    header_lines_ = fixed_header_lines(host_header_, opts_.headers);
   }
 
   void async_post(std::string_view path, std::string body, std::shared_ptr<HttpSink> sink,
@@ -438,21 +488,24 @@ class ClientImpl final : public HttpClient, public std::enable_shared_from_this<
   net::awaitable<std::optional<TransportError>> exchange(Stream& s, Exchange& x, Connection& c,
                                                         bool reused, bool& reusable,
                                                         bool& stale) {
-    http::request<http::string_body> req{http::verb::post, x.target, 11};
-    req.set(http::field::host, host_header_);
-    req.set(http::field::user_agent, "tollgate/0.1");
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::accept, "application/json, text/event-stream");
-    for (const auto& [name, value] : opts_.headers) req.set(name, value);
-    req.keep_alive(true);
-    req.body() = std::move(x.body);
-    req.prepare_payload();
+    // Written by hand rather than through Beast's serializer: the head is
+    // a handful of fixed lines (built once, in header_lines_), and the body
+    // goes out from where it is, in the same write.
+    std::string request_head;
+    request_head.reserve(x.target.size() + header_lines_.size() + 48);
+    request_head += "POST ";
+    request_head += x.target;
+    request_head += " HTTP/1.1\r\n";
+    request_head += header_lines_;
+    request_head += "Content-Length: ";
+    request_head += std::to_string(x.body.size());
+    request_head += "\r\n\r\n";
+    const std::array<net::const_buffer, 2> request{net::buffer(request_head), net::buffer(x.body)};
 
     auto& low = c.lowest();
     Budget b = budget(x, opts_.connection.first_byte_timeout);
     low.expires_after(b.time);
-    auto [wec, wn] = co_await http::async_write(s, req, kNoThrow);
-    x.body = std::move(req.body());  // kept for a retry on a fresh connection
+    auto [wec, wn] = co_await net::async_write(s, request, kNoThrow);
     if (x.cancelled) co_return cancelled_error();
     if (wec) {
       stale = reused && wec != beast::error::timeout;
@@ -498,6 +551,7 @@ class ClientImpl final : public HttpClient, public std::enable_shared_from_this<
   const HttpClientOptions opts_;
   const std::unique_ptr<ssl::context> tls_;  // null for http://
   std::string host_header_;
+  std::string header_lines_;  // every request's header lines but Content-Length
 
   mutable std::mutex mu_;
   std::size_t open_ = 0;                              // guarded by mu_
@@ -522,6 +576,9 @@ Expected<HttpEndpoint> parse_base_url(std::string_view url) {
     rest = url.substr(7);
   } else {
     return bad("must start with http:// or https://");
+  }
+  if (std::any_of(rest.begin(), rest.end(), [](unsigned char ch) { return ch <= 0x20 || ch == 0x7f; })) {
+    return bad("spaces and control characters are not allowed");
   }
   if (rest.find_first_of("?#@") != std::string_view::npos) {
     return bad("user info, query and fragment are not allowed");
@@ -560,6 +617,23 @@ Expected<std::shared_ptr<HttpClient>> HttpClient::create(net::any_io_executor ex
                                                        HttpClientOptions options) {
   if (options.connection.pool_size == 0) {
     return Unexpected("pool_size must be at least 1");
+  }
+  for (const auto& [name, value] : options.headers) {
+    // Values may be secrets (API keys): named, never shown.
+    if (!is_field_name(name)) {
+      return Unexpected(has_control_char(name)
+                            ? std::string("a header name holds a control character")
+                            : "header name '" + name +
+                                  "' is not a valid HTTP field name (letters, digits and !#$%&'*+-.^_`|~)");
+    }
+    if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) {
+      return Unexpected("header '" + name + "' cannot be configured: tollgate sets it from the body");
+    }
+    if (has_control_char(value)) {
+      return Unexpected("the value of header '" + name +
+                        "' holds a line break or another control character (a key read with "
+                        "its trailing newline?)");
+    }
   }
   std::unique_ptr<ssl::context> tls;
   if (options.endpoint.tls) {
