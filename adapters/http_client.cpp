@@ -13,6 +13,7 @@
 // the socket when it passes), capped by the exchange's total deadline, so
 // an exchange can never outlive total_timeout.
 #include "adapters/http_client.hpp"
+#include "adapters/http_field.hpp"
 
 #include <algorithm>
 #include <array>
@@ -108,28 +109,6 @@ Budget budget(const Exchange& x, milliseconds step) {
   return {step, false};
 }
 
-// RFC 9110 token characters, the only ones a field name may hold.
-bool is_field_name(std::string_view name) {
-  constexpr std::string_view kSymbols = "!#$%&'*+-.^_`|~";
-  return !name.empty() && std::all_of(name.begin(), name.end(), [&](unsigned char ch) {
-    return std::isalnum(ch) || kSymbols.find(static_cast<char>(ch)) != std::string_view::npos;
-  });
-}
-
-// Control characters (tab aside) would end the header line early: a value
-// with a CR or LF injects headers of its own. An API key read from a file
-// with its trailing newline is the usual way one gets there.
-bool has_control_char(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](unsigned char ch) { return (ch < 0x20 && ch != '\t') || ch == 0x7f; });
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](unsigned char x, unsigned char y) {
-    return std::tolower(x) == std::tolower(y);
-  });
-}
-
 // The header lines every request carries ("Name: value\r\n" each): ours,
 // then the configured ones, a configured name replacing ours (Host, User-Agent
 // and Accept may be overridden; one name configured twice keeps the last).
@@ -141,7 +120,7 @@ std::string fixed_header_lines(const std::string& host,
       {"Content-Type", "application/json"},
       {"Accept", "application/json, text/event-stream"}};
   for (const auto& [name, value] : configured) {
-    std::erase_if(fields, [&](const auto& f) { return iequals(f.first, name); });
+    std::erase_if(fields, [&](const auto& f) { return iequals_ascii(f.first, name); });
     fields.emplace_back(name, value);
   }
   std::string lines;
@@ -577,7 +556,7 @@ Expected<HttpEndpoint> parse_base_url(std::string_view url) {
   } else {
     return bad("must start with http:// or https://");
   }
-  if (std::any_of(rest.begin(), rest.end(), [](unsigned char ch) { return ch <= 0x20 || ch == 0x7f; })) {
+  if (has_space_or_control_char(rest)) {
     return bad("spaces and control characters are not allowed");
   }
   if (rest.find_first_of("?#@") != std::string_view::npos) {
@@ -619,21 +598,7 @@ Expected<std::shared_ptr<HttpClient>> HttpClient::create(net::any_io_executor ex
     return Unexpected("pool_size must be at least 1");
   }
   for (const auto& [name, value] : options.headers) {
-    // Values may be secrets (API keys): named, never shown.
-    if (!is_field_name(name)) {
-      return Unexpected(has_control_char(name)
-                            ? std::string("a header name holds a control character")
-                            : "header name '" + name +
-                                  "' is not a valid HTTP field name (letters, digits and !#$%&'*+-.^_`|~)");
-    }
-    if (iequals(name, "content-length") || iequals(name, "transfer-encoding")) {
-      return Unexpected("header '" + name + "' cannot be configured: tollgate sets it from the body");
-    }
-    if (has_control_char(value)) {
-      return Unexpected("the value of header '" + name +
-                        "' holds a line break or another control character (a key read with "
-                        "its trailing newline?)");
-    }
+    if (auto problem = configured_header_problem(name, value); !problem.empty()) return Unexpected(problem);
   }
   std::unique_ptr<ssl::context> tls;
   if (options.endpoint.tls) {

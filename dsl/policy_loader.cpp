@@ -10,6 +10,7 @@
 
 #include <lua.hpp>
 
+#include "adapters/http_field.hpp"
 #include "dsl/spec_reader.hpp"
 
 namespace tollgate::dsl {
@@ -210,10 +211,14 @@ class Compiler {
     d.base_url = spec.string("base_url").value_or("");
     if (!d.base_url.empty() && d.base_url.rfind("http://", 0) != 0 && d.base_url.rfind("https://", 0) != 0)
       spec.fail("`base_url` must start with http:// or https://");
+    if (adapters::has_space_or_control_char(d.base_url))
+      spec.fail("`base_url` may not hold spaces or control characters");
     d.key_env = spec.string("key_env").value_or("");
     if (spec.has("key") || spec.has("api_key"))
       spec.fail("API keys do not belong in policy files; name an environment variable with `key_env`");
     d.headers = spec.string_map("headers");
+    for (const auto& [header, value] : d.headers)
+      if (auto problem = adapters::configured_header_problem(header, value); !problem.empty()) spec.fail(problem);
     d.labels = spec.labels("labels");
     d.pool_size = spec.integer("pool_size").value_or(0);
     d.connect_timeout_ms = spec.duration_ms("connect_timeout").value_or(0);

@@ -77,7 +77,7 @@ Result<std::shared_ptr<adapters::Provider>> ProviderRegistry::get(const Provider
     return it->second.provider;
   }
   auto made = adapters::make_provider(executor_, std::move(*config));
-  if (!made) return Error(ErrorCategory::config, "provider '" + info.name + "': " + made.error());
+  if (!made) return Error(ErrorCategory::config, made.error());  // it names the provider
   entries_[info.name] = Entry{fingerprint, info, *made};
   return *made;
 }

@@ -32,6 +32,15 @@ TEST_CASE("load errors name the file, the line and the fix", "[loader]") {
         "no base_url; declare provider \"inclusionai\" { base_url = \"https://...\" }");
   CHECK(load_error("provider \"x\" { api_key = \"sk-123\" }\nroute \"a\" { try = { \"gpt-4o\" } }\n").message() ==
         "policy.lua:1: provider 'x': API keys do not belong in policy files; name an environment variable with `key_env`");
+  CHECK(load_error("provider \"x\" { base_url = \"http://h/v1\", headers = { [\"x-org\"] = \"a\\r\\nx-admin: 1\" } }\n"
+                   "route \"a\" { try = { \"gpt-4o\" } }\n").message() ==
+        "policy.lua:1: provider 'x': the value of header 'x-org' holds a line break or another control character "
+        "(a key read with its trailing newline?)");
+  CHECK(load_error("provider \"x\" { base_url = \"http://h/v1\", headers = { [\"Content-Length\"] = \"1\" } }\n"
+                   "route \"a\" { try = { \"gpt-4o\" } }\n").message() ==
+        "policy.lua:1: provider 'x': header 'Content-Length' cannot be configured: tollgate sets it from the body");
+  CHECK(load_error("provider \"x\" { base_url = \"http://h/v 1\" }\nroute \"a\" { try = { \"gpt-4o\" } }\n").message() ==
+        "policy.lua:1: provider 'x': `base_url` may not hold spaces or control characters");
   CHECK(load_error("model \"m\" { provider = \"nobody\" }\nroute \"a\" { try = { \"gpt-4o\" } }\n").message() ==
         "policy.lua:1: model 'm' names provider 'nobody', which no catalog or policy declares");
   CHECK(load_error("route \"a\" { try = { \"gpt-4o\" }, cache = { ttl = \"soon\" } }\n").message() ==

@@ -509,6 +509,22 @@ TEST_CASE("keys given to the engine never reach errors or the ledger", "[request
                      "OR tags LIKE '%sk-very%'") == 0);
 }
 
+TEST_CASE("a key given with its trailing newline is refused by name and never sent or shown", "[request]") {
+  Options opts;
+  opts.api_keys["openai"] = "sk-newline-secret-123\n";
+  opts.api_keys["deepseek"] = "sk-newline-secret-456\n";  // the default route's fallback
+  MockedEngine m(kPolicy, opts);
+  auto res = m.api().complete(chat("support", "hello"));
+  REQUIRE_FALSE(res.ok());
+  const std::string& message = res.error().message();
+  INFO(message);
+  CHECK(message.find("provider 'openai': the value of header 'Authorization' holds a line break") !=
+        std::string::npos);
+  CHECK(message.find("provider 'openai': provider 'openai'") == std::string::npos);
+  CHECK(message.find("sk-newline") == std::string::npos);
+  CHECK(m.mock->total_calls() == 0);
+}
+
 TEST_CASE("without a ledger, requests still route, cap and answer", "[request]") {
   MockedEngine m(kPolicy, {}, /*with_ledger=*/false);
   auto res = m.api().complete(chat("support", "no ledger"));
