@@ -119,9 +119,9 @@ std::string fixed_header_lines(const std::string& host,
       {"User-Agent", "tollgate/0.1"},
       {"Content-Type", "application/json"},
       {"Accept", "application/json, text/event-stream"}};
-  for (const auto& [name, value] : configured) {
-    std::erase_if(fields, [&](const auto& f) { return iequals_ascii(f.first, name); });
-    fields.emplace_back(name, value);
+  for (const auto& header : configured) {
+    std::erase_if(fields, [&](const auto& f) { return iequals_ascii(f.first, header.first); });
+    fields.emplace_back(header.first, header.second);
   }
   std::string lines;
   for (const auto& [name, value] : fields) {
