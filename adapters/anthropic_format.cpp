@@ -388,6 +388,8 @@ class AnthropicFormat final : public WireFormat {
                                      token_count_at(u, "cache_creation_input_tokens"), token_count_at(u, "output_tokens"))}};
   }
 
+  bool decodes_verbatim() const override { return false; }  // translated from Messages
+
   std::unique_ptr<StreamDecoder> stream_decoder() const override {
     return std::make_unique<AnthropicStream>();
   }

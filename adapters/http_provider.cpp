@@ -169,6 +169,7 @@ class ChatSink final : public HttpSink {
       auto decoded = format_->decode(body_);
       if (auto* f = std::get_if<Failure>(&decoded)) return std::move(*f);
       r.body = std::move(std::get<json>(decoded));
+      if (format_->decodes_verbatim()) r.body_text = std::move(body_);
       r.time_to_first_token = ttfb_;
     }
     r.usage = usage_of(r.body);

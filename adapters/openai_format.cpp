@@ -103,6 +103,8 @@ class OpenAiFormat final : public WireFormat {
     return j;
   }
 
+  bool decodes_verbatim() const override { return true; }
+
   std::unique_ptr<StreamDecoder> stream_decoder() const override {
     return std::make_unique<OpenAiStream>();
   }

@@ -78,6 +78,10 @@ struct ChatResponse {
   // An OpenAI "chat.completion" object (assembled from the deltas when
   // streamed). Fields the adapter does not know are kept.
   nlohmann::json body;
+  // Not streamed, and the provider speaks the OpenAI format: the answer's
+  // bytes as they came, of which `body` is the parse (so a gateway can
+  // send them on instead of serializing `body` again). Empty otherwise.
+  std::string body_text;
   Usage usage;
   std::string finish_reason;  // "stop", "length", "tool_calls", "content_filter"
   std::chrono::milliseconds latency{0};

@@ -43,6 +43,9 @@ class WireFormat {
                                      bool stream) const = 0;
   // A successful non-streamed answer as a "chat.completion" object.
   virtual std::variant<nlohmann::json, Failure> decode(std::string_view body) const = 0;
+  // decode() only parses: the answer's bytes are already the JSON text of
+  // what it returns (true for the OpenAI format, not for a translated one).
+  virtual bool decodes_verbatim() const = 0;
   virtual std::unique_ptr<StreamDecoder> stream_decoder() const = 0;
   // A non-2xx answer: the provider's message out of its error body.
   virtual Failure classify(int status, std::string_view body,

@@ -366,6 +366,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
       const DispatchResult& r = *result;
       out.request_id = request_id_;
       out.body = std::move(result->response.body);
+      out.body_text = std::move(result->response.body_text);
       out.route = std::string(decision_.route);
       out.provider = r.provider;
       out.model = r.model;

@@ -17,7 +17,7 @@ int64_t CachedResponse::charged_bytes() const {
 
 CachedResponse to_cached(const Response& response) {
   CachedResponse c;
-  c.body = response.body.dump();
+  c.body = response.body_text.empty() ? response.body.dump() : response.body_text;
   c.route = response.route;
   c.provider = response.provider;
   c.model = response.model;
@@ -31,6 +31,7 @@ std::optional<Response> hit_response(const CachedResponse& cached, std::string r
   Response r;
   r.body = nlohmann::json::parse(cached.body, nullptr, /*allow_exceptions=*/false);
   if (r.body.is_discarded() || !r.body.is_object()) return std::nullopt;
+  r.body_text = cached.body;  // the text it was parsed from: the provider's, or body's dump
   r.request_id = std::move(request_id);
   r.route = cached.route;
   r.provider = cached.provider;

@@ -31,6 +31,9 @@ TEST_CASE("anthropic: an answer and its stream agree byte for byte, usage counts
   }
   CHECK(whole.usage.input_tokens == streamed.usage.input_tokens);
   CHECK(whole.usage.output_tokens == streamed.usage.output_tokens);
+  // Translated from Messages: there are no provider bytes of this object.
+  CHECK(whole.body_text.empty());
+  CHECK(streamed.body_text.empty());
 }
 
 TEST_CASE("anthropic: tool use comes back as OpenAI tool calls, streamed or not") {

@@ -43,6 +43,8 @@ TEST_CASE("openai: streamed deltas reassemble byte-exactly to the non-streamed a
   CHECK(streamed.usage.input_tokens == whole.usage.input_tokens);
   CHECK(streamed.usage.output_tokens == whole.usage.output_tokens);  // from include_usage
   CHECK(streamed.finish_reason == "stop");
+  CHECK(json::parse(whole.body_text) == whole.body);  // the bytes it was parsed from
+  CHECK(streamed.body_text.empty());                  // assembled: no such bytes
   CHECK(deltas.chunks.size() > 5);
   CHECK(deltas.chunks.front()["object"] == "chat.completion.chunk");
 }

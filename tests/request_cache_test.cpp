@@ -45,6 +45,10 @@ TEST_CASE("a repeat is a cache hit: cost 0, saved recorded, no upstream call", "
   CHECK(again->cost.nanos == 0);
   CHECK(again->saved == first->cost);
   CHECK(again->body["choices"][0]["message"]["content"] == first->body["choices"][0]["message"]["content"]);
+  // The provider's bytes, kept from the miss through the cache to the hit.
+  REQUIRE_FALSE(first->body_text.empty());
+  CHECK(nlohmann::json::parse(first->body_text) == first->body);
+  CHECK(again->body_text == first->body_text);
   CHECK(m.mock->calls("gpt-4o-mini") == 1);
   CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'cache_hit' AND cost_nanos = 0 AND saved_nanos = " +
                      std::to_string(first->cost.nanos)) == 1);

@@ -126,7 +126,7 @@ void ServeApp::handle(HttpRequest http, std::shared_ptr<Responder> out) {
   }
   if (quality_path) {
     if (http.method != "POST") return refuse(method_not_allowed(http.method), key);
-    return quality(http, *key, std::move(out));
+    return quality(http, *key, out);
   }
   if (http.method != "GET") return refuse(method_not_allowed(http.method), key);
   if (path == "/v1/models") return models(out);
@@ -170,7 +170,11 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
                          {"x-tollgate-model", r->model},
                          {"x-tollgate-cost-usd", r->cost.str().substr(1)},
                          {"x-tollgate-cache", r->cache_hit ? "hit" : "miss"}},
-                        r->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+                        // The provider's own bytes when it spoke this format:
+                        // nothing to serialize again.
+                        r->body_text.empty()
+                            ? r->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                            : std::move(r->body_text)};
       account(*call, 200, &*r, nullptr);
       call->out->respond(std::move(resp));
     }, call->cancel);
@@ -313,7 +317,7 @@ void ServeApp::spend(const HttpRequest& http, const KeyInfo& key, const std::sha
   done(json_response(200, spend_body(team, views)));
 }
 
-void ServeApp::quality(const HttpRequest& http, const KeyInfo& key, std::shared_ptr<Responder> out) {
+void ServeApp::quality(const HttpRequest& http, const KeyInfo& key, const std::shared_ptr<Responder>& out) {
   auto done = [this, team = key.team, out](const HttpResponse& r) {
     log_.write({{"event", "request"}, {"method", "POST"}, {"path", "/v1/quality"}, {"status", r.status}, {"team", team}});
     out->respond(r);
@@ -329,7 +333,7 @@ void ServeApp::quality(const HttpRequest& http, const KeyInfo& key, std::shared_
   // An admin key may score any team's request; any other, its team's only.
   ledger->record_quality_async(
       q->request_id, q->score, q->source, key.admin ? std::string_view() : std::string_view(key.team),
-      [done, q = *q](Result<void> recorded) {
+      [done, q = *q](const Result<void>& recorded) {
         if (!recorded.ok()) return done(error_response(api_error_from(recorded.error())));
         done(json_response(200, {{"object", "quality"},
                                  {"request_id", q.request_id},

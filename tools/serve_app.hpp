@@ -64,10 +64,10 @@ class ServeApp {
             Clock::time_point start);
   void models(const std::shared_ptr<adapters::Responder>& out) const;
   void spend(const adapters::HttpRequest& http, const KeyInfo& key, const std::shared_ptr<adapters::Responder>& out) const;
-  void quality(const adapters::HttpRequest& http, const KeyInfo& key, std::shared_ptr<adapters::Responder> out);
+  void quality(const adapters::HttpRequest& http, const KeyInfo& key, const std::shared_ptr<adapters::Responder>& out);
   std::string metrics_text() const;
   // Log line and metrics for a chat request that ended (ok or not).
-  void account(const Call& call, int status, const Response* response, const std::string* error) ;
+  void account(const Call& call, int status, const Response* response, const std::string* error);
 
   std::shared_ptr<const KeyTable> current_keys() const;
 

@@ -102,6 +102,11 @@ struct Usage {
 struct Response {  // NOLINT(bugprone-exception-escape)
   std::string request_id;  // for Engine::record_quality
   nlohmann::json body;     // an OpenAI "chat.completion" object, whatever the provider
+  // `body` as JSON text, byte for byte what the provider sent, when it sent
+  // that object as it is (a non-streamed answer from an OpenAI-format
+  // provider, or a cache hit of one); empty otherwise. A gateway answering
+  // in the OpenAI format can write it out instead of body.dump().
+  std::string body_text;
   std::string route, provider, model;
   std::string finish_reason;  // "stop", "length", "tool_calls", ...
   Usage usage;

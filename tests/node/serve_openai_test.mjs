@@ -102,6 +102,15 @@ test('a completion', async () => {
   assert.match(r.choices[0].message.content, /Mock answer from gpt-4o-mini to: Say hello/);
   assert.equal(r.choices[0].finish_reason, 'stop');
   assert.ok(r.usage.prompt_tokens > 0 && r.usage.completion_tokens > 0);
+
+  // The provider's bytes pass through as they came: the mock writes "id"
+  // first, where serializing the parsed answer again would sort the keys.
+  const raw = await client(gw).chat.completions.create({
+    model: 'anything', messages: [{ role: 'user', content: 'Say hello raw' }], max_tokens: 50,
+  }).asResponse();
+  const text = await raw.text();
+  assert.match(text, /^\{"id":"mock-\d+","object":"chat\.completion",/);
+  assert.equal(JSON.parse(text).choices[0].message.content, 'Mock answer from gpt-4o-mini to: Say hello raw');
 });
 
 test("quality scores: a key scores its own team's answers, never another team's", async () => {
