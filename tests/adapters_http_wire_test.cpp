@@ -113,7 +113,7 @@ std::vector<std::string> header_lines(const std::string& raw) {
 
 }  // namespace
 
-TEST_CASE("http client: the request on the wire has each header once and the body as encoded; the answer is kept as sent") {
+TEST_CASE("http client: the request on the wire has each header once and the body as encoded and the answer is kept as sent") {
   IoThreads io;
   RecordingServer server;
   adapters::ProviderConfig c;
