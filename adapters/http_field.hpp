@@ -27,6 +27,13 @@ inline bool has_control_char(std::string_view s) {
                      [](unsigned char ch) { return (ch < 0x20 && ch != '\t') || ch == 0x7f; });
 }
 
+// Names a policy or a catalog gives (routes, models, providers) end up in
+// logs, metrics labels and response headers: no control character at all,
+// tab included, and no NUL to cut them short.
+inline bool has_any_control_char(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; });
+}
+
 // A URL goes into the request line as it is: a space or a control
 // character there would split or end that line.
 inline bool has_space_or_control_char(std::string_view s) {

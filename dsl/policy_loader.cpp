@@ -64,6 +64,13 @@ int declare_named(lua_State* L) {
   const char* kind = lua_tostring(L, lua_upvalueindex(1));
   if (lua_type(L, 1) != LUA_TSTRING || lua_rawlen(L, 1) == 0)
     return luaL_error(L, "%s needs a name: %s \"name\" { ... }", kind, kind);
+  // Names go into logs, metrics labels and the gateway's response headers
+  // (x-tollgate-route, x-tollgate-model): a line break there would forge a
+  // header, and a NUL would cut the name short.
+  std::size_t len = 0;
+  const char* name = lua_tolstring(L, 1, &len);
+  if (adapters::has_any_control_char(std::string_view(name, len)))
+    return luaL_error(L, "a %s name may not hold a control character (a line break, tab or NUL)", kind);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_pushvalue(L, 1);
   lua_pushcclosure(L, record_declaration, 2);

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/http_field.hpp"
+
 namespace tollgate::detail {
 std::string_view default_catalog_json();  // generated from default_catalog.json
 }
@@ -83,6 +85,8 @@ Result<Catalog> Catalog::parse(std::string_view text, std::string_view origin) {
     if (!ps->is_object()) return config_error(origin, "\"providers\" must be an object");
     for (auto& [name, p] : ps->items()) {
       if (!p.is_object()) return config_error(origin, "provider '" + name + "' must be an object");
+      if (adapters::has_any_control_char(name))
+        return config_error(origin, "a provider name holds a control character (a line break, tab or NUL)");
       ProviderInfo& info = cat.provider_slot(name);
       auto api = parse_api(p.value("api", "openai"));
       if (!api.ok()) return config_error(origin, "provider '" + name + "': " + api.error().message());
@@ -100,10 +104,14 @@ Result<Catalog> Catalog::parse(std::string_view text, std::string_view origin) {
   // Accept both our map form {"id": {...}} and the list form [{"id": ...}].
   auto add = [&](const std::string& id, const json& m) -> Result<void> {
     if (id.empty()) return config_error(origin, "a model without an id");
+    if (adapters::has_any_control_char(id))
+      return config_error(origin, "a model id holds a control character (a line break, tab or NUL)");
     if (!m.is_object()) return config_error(origin, "model '" + id + "' must be an object");
     ModelInfo& info = cat.model_slot(id);
     info.provider = string_field(m, "provider");
     if (info.provider.empty()) return config_error(origin, "model '" + id + "' has no provider");
+    if (adapters::has_any_control_char(info.provider))
+      return config_error(origin, "model '" + id + "': its provider name holds a control character");
     info.upstream = string_field(m, "upstream");
     if (info.upstream.empty()) info.upstream = id;
     info.input = price_field(m, "input");

@@ -17,6 +17,10 @@ TEST_CASE("load errors name the file, the line and the fix", "[loader]") {
         "policy.lua:1: route 'a': has no candidates: give it `try = { \"model\", ... }` or `select = function(r, ctx)`");
   CHECK(load_error("route { try = { \"gpt-4o\" } }\n").message() ==
         "policy.lua:1: route needs a name: route \"name\" { ... }");
+  CHECK(load_error("route \"a\\r\\nx-admin: 1\" { try = { \"gpt-4o\" } }\n").message() ==
+        "policy.lua:1: a route name may not hold a control character (a line break, tab or NUL)");
+  CHECK(load_error("model \"m\\0x\" { provider = \"openai\", input = 1, output = 1 }\n").message() ==
+        "policy.lua:1: a model name may not hold a control character (a line break, tab or NUL)");
   CHECK(load_error("route \"a\" \"b\"\n").message() == "policy.lua:1: route 'a' needs a table: route \"a\" { ... }");
   CHECK(load_error("team \"t\" { daily_usd = 5, on_exceed = \"downgrade\" }\nroute \"a\" { try = { \"gpt-4o\" } }\n")
             .message() == "policy.lua:1: team 't': on_exceed = \"downgrade\" needs `downgrade = \"<route name>\"`");

@@ -45,6 +45,18 @@ TEST_CASE("a user catalog in list form loads, bad catalogs are config errors", "
   REQUIRE_FALSE(no_provider.ok());
   CHECK(no_provider.error().message() == "c.json: model 'm' has no provider");
 
+  // Names reach response headers and log lines: a line break would forge one.
+  auto broken_id = Catalog::parse(R"({"models": {"m\r\nx-admin: 1": {"provider": "p"}}})", "c.json");
+  REQUIRE_FALSE(broken_id.ok());
+  CHECK(broken_id.error().message() == "c.json: a model id holds a control character (a line break, tab or NUL)");
+  auto broken_provider = Catalog::parse(R"({"models": {"m": {"provider": "p\u0000q"}}})", "c.json");
+  REQUIRE_FALSE(broken_provider.ok());
+  CHECK(broken_provider.error().message() == "c.json: model 'm': its provider name holds a control character");
+  auto broken_provider_entry = Catalog::parse(R"({"providers": {"p\n": {}}, "models": {}})", "c.json");
+  REQUIRE_FALSE(broken_provider_entry.ok());
+  CHECK(broken_provider_entry.error().message() ==
+        "c.json: a provider name holds a control character (a line break, tab or NUL)");
+
   auto missing = Catalog::from_file("/nonexistent/catalog.json");
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().message() == "/nonexistent/catalog.json: cannot read the catalog file");
