@@ -26,8 +26,10 @@ void merge_field(json& into, const std::string& key, const json& value) {
   auto it = into.find(key);
   if (value.is_string() && it != into.end() && it->is_string()) {
     it->get_ref<std::string&>() += value.get_ref<const std::string&>();
-  } else if (!value.is_null() || it == into.end()) {
-    into[key] = value;
+  } else if (it != into.end()) {
+    if (!value.is_null()) *it = value;
+  } else {
+    into.emplace(key, value);
   }
 }
 
@@ -80,7 +82,8 @@ void CompletionAssembler::add(const json& chunk) {
       if (!value.is_null()) usage_ = value;
     } else if (key != "object") {
       // id, created, model... repeat in every chunk: copy only what changed.
-      if (auto it = head_.find(key); it == head_.end() || *it != value) head_[key] = value;
+      if (auto it = head_.find(key); it == head_.end()) head_.emplace(key, value);
+      else if (*it != value) *it = value;
     }
   }
 }

@@ -96,6 +96,7 @@ struct Exchange {
   Clock::time_point deadline;
   std::optional<net::steady_timer> wait_timer;  // while queued for a connection
   bool cancelled = false;                       // on the connection's strand
+  bool request_sent = false;                    // on the connection's strand
 };
 
 // The time a step may take: its own timeout, or what is left of the total.
@@ -329,6 +330,7 @@ class ClientImpl final : public HttpClient, public std::enable_shared_from_this<
       for (int round = 0; round < 2; ++round) {
         bool stale = false;
         err.reset();
+        x->request_sent = false;
         if (!c->connected()) err = co_await connect(*x, *c);
         if (!err) {
           if (c->secure) {
@@ -344,6 +346,7 @@ class ClientImpl final : public HttpClient, public std::enable_shared_from_this<
     } catch (const std::exception& e) {
       err = TransportError{TransportErrorKind::protocol, e.what()};
     }
+    if (err) err->request_sent = x->request_sent;
     if (x->cancel) x->cancel->clear(x->cancel_ticket);
     if (err || !reusable) c->close();
     release(std::move(c), !err && reusable);
@@ -485,6 +488,7 @@ class ClientImpl final : public HttpClient, public std::enable_shared_from_this<
     Budget b = budget(x, opts_.connection.first_byte_timeout);
     low.expires_after(b.time);
     auto [wec, wn] = co_await net::async_write(s, request, kNoThrow);
+    x.request_sent = !wec;
     if (x.cancelled) co_return cancelled_error();
     if (wec) {
       stale = reused && wec != beast::error::timeout;

@@ -61,6 +61,9 @@ enum class TransportErrorKind : uint8_t {
 struct TransportError {
   TransportErrorKind kind;
   std::string message;  // what happened, for people; never contains headers
+  // The whole request had been written when it failed: the server may have
+  // acted on it (a provider bills a prompt it read, answered or not).
+  bool request_sent = false;
 };
 
 // Receives one response. Calls are sequential (on the exchange's strand):

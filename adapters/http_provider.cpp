@@ -35,6 +35,7 @@ void redact(std::string& text, const std::string& key) {
 Failure from_transport(const TransportError& e) {
   Failure f;
   f.message = e.message;
+  f.request_sent = e.request_sent;
   switch (e.kind) {
     case TransportErrorKind::timeout_connect:
     case TransportErrorKind::timeout_first_byte:

@@ -120,6 +120,11 @@ struct Failure {
   // arrived: that part's text, every choice's content and tool-call
   // arguments. The provider generated, and bills, at least this much.
   std::string partial_output;
+  // The connection failed (a timeout, a cancel, a cut) after the provider
+  // had read the whole request: it may bill the prompt though no answer
+  // came. False for an answer with an error status, and for a failure
+  // before the request was out (connection refused, no free connection).
+  bool request_sent = false;
   std::chrono::milliseconds latency{0};
 };
 

@@ -163,6 +163,17 @@ class Operation : public std::enable_shared_from_this<Operation> {
         rec.cost = cost_of(u);
         rec.error_message += " (charged an estimate: " + std::to_string(u.input_tokens) + " input and " +
                              std::to_string(u.output_tokens) + " output tokens streamed before it stopped)";
+      } else if (f.request_sent && (f.http_status == 0 || (f.http_status >= 200 && f.http_status < 300))) {
+        // Stopped (a timeout, a cancel, a cut) after the provider read the
+        // whole request and before any of its answer arrived: it bills the
+        // prompt at least. What it generated is unknown, so the prompt is
+        // the estimate: an undercount at worst, where 0 always was one.
+        adapters::Usage u;
+        u.input_tokens = request_.input_tokens;
+        rec.input_tokens = u.input_tokens;
+        rec.cost = cost_of(u);
+        rec.error_message += " (charged an estimate: " + std::to_string(u.input_tokens) +
+                             " input tokens, the prompt the provider had read when it stopped)";
       }
     }
     if (request_.on_attempt) request_.on_attempt(rec, index_);

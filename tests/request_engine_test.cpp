@@ -130,9 +130,41 @@ TEST_CASE("fallback: failures move down the candidates, every attempt is in the 
                      "' AND status = 'error'") == 4);
   CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE request_id = '" + res->request_id +
                      "' AND status = 'ok' AND model = 'claude-haiku-4-5'") == 1);
+  // Answers with an error status are not billed: those rows charge nothing.
+  CHECK(m.ledger_int("SELECT sum(cost_nanos) FROM attempts WHERE request_id = '" + res->request_id +
+                     "' AND status = 'error'") == 0);
   // Every reservation was settled or released.
   auto all = m.api().spend_all();
   for (const auto& s : all) CHECK(s.reserved.nanos == 0);
+}
+
+TEST_CASE("an attempt cut after the provider read it is charged its prompt and one the provider never read is not", "[request][ledger]") {
+  // deepseek's address refuses connections: the request never left.
+  Options opts;
+  opts.base_url_overrides["deepseek"] = "http://127.0.0.1:1/v1";
+  opts.retry.max_attempts = 1;
+  MockedEngine m(kPolicy, opts);
+  // gpt-4o-mini reads the request, then resets the connection (no status,
+  // no answer): the provider may still bill the prompt it read.
+  m.mock->script("gpt-4o-mini", fault(MockFault::reset));
+  auto res = m.api().complete(chat("support", "hello there, a prompt of some length", {{"task", "chain"}}));
+  REQUIRE(res.ok());
+  CHECK(res->model == "claude-haiku-4-5");
+  const std::string id = res->request_id;
+  const std::string where = "FROM attempts WHERE request_id = '" + id + "' ";
+  CHECK(m.ledger_int("SELECT count(*) " + where + "AND status = 'error'") == 2);
+  CHECK(m.ledger_int("SELECT count(*) " + where + "AND model = 'gpt-4o-mini' AND input_tokens > 0 AND "
+                     "output_tokens = 0 AND cost_nanos > 0 AND error_message LIKE "
+                     "'%charged an estimate: % input tokens, the prompt the provider had read when it stopped)'") == 1);
+  CHECK(m.ledger_int("SELECT cost_nanos " + where + "AND model = 'deepseek-v4-flash'") == 0);
+  CHECK(m.ledger_int("SELECT input_tokens " + where + "AND model = 'deepseek-v4-flash'") == 0);
+  // The team pays for both what answered and the prompt that was cut, and
+  // the response's cost says so.
+  const int64_t total = m.ledger_int("SELECT sum(cost_nanos) " + where);
+  CHECK(total > m.ledger_int("SELECT cost_nanos " + where + "AND status = 'ok'"));
+  CHECK(res->cost.nanos == total);
+  CHECK(m.api().spend("support", "day")->spent.nanos == total);
+  for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
 }
 
 TEST_CASE("a request error fails at once with the provider's message", "[request]") {
@@ -264,9 +296,13 @@ TEST_CASE("timeout_ms bounds the whole request: the attempt in flight is stopped
   // The deadline is the request's own: the caller's Cancellation is untouched.
   CHECK_FALSE(cancel->cancelled());
   for (const auto& s : m.api().spend_all()) CHECK(s.reserved.nanos == 0);
-  // The stopped attempt is in the ledger.
+  // The stopped attempt is in the ledger, charged the prompt the provider
+  // had read (it may bill it), and the team pays that.
   REQUIRE(m.api().flush().ok());
-  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'error' AND error_category = 'cancelled'") == 1);
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'error' AND error_category = 'cancelled' "
+                     "AND input_tokens > 0 AND output_tokens = 0 AND cost_nanos > 0") == 1);
+  CHECK(m.api().spend("support", "day")->spent.nanos ==
+        m.ledger_int("SELECT cost_nanos FROM attempts WHERE error_category = 'cancelled'"));
 }
 
 TEST_CASE("timeout_ms: a retry whose wait would outlast the deadline is skipped for the next target", "[request]") {

@@ -110,7 +110,7 @@ struct Response {  // NOLINT(bugprone-exception-escape)
   std::string route, provider, model;
   std::string finish_reason;  // "stop", "length", "tool_calls", ...
   Usage usage;
-  Money cost;    // charged to the team (0 on a cache hit)
+  Money cost;    // charged to the team, every attempt's row included (0 on a cache hit)
   Money saved;   // what a cache hit (or the provider's prompt cache) saved
   bool cache_hit = false;
   int attempts = 0;         // upstream attempts made (0 on a cache hit)
