@@ -81,7 +81,13 @@ Result<std::unique_ptr<EngineImpl>> make_engine(Options options, std::unique_ptr
     if (!ledger.ok()) return ledger.error();
     core->ledger = std::move(*ledger);
     // A restart does not reset a cap: spend inside the windows comes back.
-    if (auto r = core->ledger->rebuild_spend(core->gate, core->now_ms()); !r.ok()) return r.error();
+    auto last_id = core->ledger->rebuild_spend(core->gate, core->now_ms());
+    if (!last_id.ok()) return last_id.error();
+    // Other processes sharing the file: their spend fills these caps too.
+    core->ledger->follow_foreign_spend(
+        *last_id, [gate = &core->gate](const SpendKeys& keys, Money cost, int64_t time_ms) {
+          gate->add_settled(keys, cost, time_ms);
+        });
   }
   core->runtime = std::move(runtime);
   core->providers = std::make_unique<ProviderRegistry>(core->runtime->executor(), options);

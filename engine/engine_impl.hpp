@@ -35,8 +35,8 @@ struct EngineCore {
   std::unique_ptr<IoRuntime> runtime;  // declared first: destroyed last
   std::unique_ptr<ProviderRegistry> providers;
   std::shared_ptr<CircuitBreakers> breakers;
+  SpendGate gate;  // before the ledger: its writer charges other processes' spend here
   std::unique_ptr<Ledger> ledger;  // null without Options::ledger_path
-  SpendGate gate;
   std::unique_ptr<Dispatcher> dispatcher;
   // The response cache (null when Options::cache_bytes is 0), its optional
   // SQLite copy, the keyer (its secret persists with the store), and the

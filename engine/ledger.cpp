@@ -14,6 +14,7 @@
 
 #include "engine/ledger_schema.hpp"
 #include "engine/ledger_sqlite.hpp"
+#include "engine/spend_gate.hpp"
 #include "engine/wall_clock.hpp"
 
 namespace tollgate::engine {
@@ -53,6 +54,12 @@ SELECT attempt, model, task, route, team FROM attempts WHERE request_id = ?1
 ORDER BY status IN ('ok', 'cache_hit') DESC, attempt DESC LIMIT 1
 )sql";
 
+// Rows after a given one: another process's, when read where this one's
+// cannot be (see read_foreign_spend).
+constexpr std::string_view kRowsAfter = R"sql(
+SELECT id, team, user, route, provider, ts_ms, cost_nanos FROM attempts WHERE id > ?1 ORDER BY id
+)sql";
+
 constexpr std::string_view kInsertScore = R"sql(
 INSERT INTO quality (request_id, attempt, ts_ms, score, source, model, task, route)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
@@ -72,7 +79,7 @@ struct Ledger::Impl {
   LedgerOptions options;
   std::string path;
   sql::Db db;                       // writer thread only, once started
-  std::optional<sql::Stmt> insert_attempt, find_answer, insert_score;
+  std::optional<sql::Stmt> insert_attempt, find_answer, insert_score, rows_after, last_row_id;
   QualityBoard quality;
 
   mutable std::mutex mu;
@@ -86,6 +93,16 @@ struct Ledger::Impl {
   std::optional<Error> first_error_since_flush;
   LedgerStats counters;
   uint64_t reused_ids = 0;  // writer thread only: suffixes given to reused request ids
+
+  // Other processes' spend (Ledger::follow_foreign_spend). A new follower
+  // waits in `follow` (guarded by mu) until the writer takes it over.
+  struct Follow {
+    int64_t after_id = 0;
+    ForeignSpendFn on_spend;
+  };
+  std::optional<Follow> follow;
+  ForeignSpendFn on_foreign_spend;  // writer thread only
+  int64_t foreign_after = 0;        // writer thread only: the last row id seen
 
   std::atomic<bool> failing{false};
   std::optional<Error> failing_error;  // guarded by mu
@@ -121,6 +138,7 @@ struct Ledger::Impl {
   Result<void> write_row(Item& item);
   bool write_reused_id_row(Item& item);
   Result<void> write_score(Item& item);
+  void read_foreign_spend();
 };
 
 Result<void> Ledger::Impl::prepare() {
@@ -130,9 +148,15 @@ Result<void> Ledger::Impl::prepare() {
   if (!f) return f.error();
   auto s = db.prepare(kInsertScore);
   if (!s) return s.error();
+  auto after = db.prepare(kRowsAfter);
+  if (!after) return after.error();
+  auto last = db.prepare("SELECT coalesce(max(id), 0) FROM attempts");
+  if (!last) return last.error();
   insert_attempt.emplace(std::move(*a));
   find_answer.emplace(std::move(*f));
   insert_score.emplace(std::move(*s));
+  rows_after.emplace(std::move(*after));
+  last_row_id.emplace(std::move(*last));
   return {};
 }
 
@@ -207,6 +231,11 @@ void Ledger::Impl::run() {
   batch.reserve(options.batch_max_rows);
   std::unique_lock lock(mu);
   for (;;) {
+    if (follow) {
+      foreign_after = follow->after_id;
+      on_foreign_spend = std::move(follow->on_spend);
+      follow.reset();
+    }
     if (!held.empty() && SteadyClock::now() >= next_retry && retry_held(lock)) continue;
     if (queue.empty()) {
       if (stop) {
@@ -214,12 +243,15 @@ void Ledger::Impl::run() {
         if (held.empty()) break;
         continue;
       }
-      // Idle: wake once a second anyway so quality windows age on time, and
-      // sooner when held rows are due for another try.
-      const auto idle = held.empty() ? std::chrono::milliseconds(1000)
-                                     : std::min(std::chrono::milliseconds(1000), options.retry_interval);
-      if (!work_cv.wait_for(lock, idle, [&] { return stop || !queue.empty(); })) {
+      // Idle: wake once a second anyway so quality windows age on time,
+      // sooner when held rows are due for another try, and every 250 ms
+      // when following other processes' spend.
+      auto idle = held.empty() ? std::chrono::milliseconds(1000)
+                               : std::min(std::chrono::milliseconds(1000), options.retry_interval);
+      if (on_foreign_spend) idle = std::min(idle, std::chrono::milliseconds(250));
+      if (!work_cv.wait_for(lock, idle, [&] { return stop || !queue.empty() || follow.has_value(); })) {
         lock.unlock();
+        read_foreign_spend();  // none of this process's rows are past foreign_after
         quality.publish(now_ms());
         lock.lock();
       }
@@ -399,6 +431,25 @@ bool Ledger::Impl::write_reused_id_row(Item& item) {
   return false;
 }
 
+// Charges other processes' costed rows past foreign_after to the follower.
+// Called where none of this process's rows can be past it: at the start of
+// a batch's write transaction, or idle. A read that fails (the file is
+// locked, failing) is tried again next time from the same row.
+void Ledger::Impl::read_foreign_spend() {
+  if (!on_foreign_spend) return;
+  sql::Stmt& q = *rows_after;
+  q.bind(1, foreign_after);
+  for (;;) {
+    auto row = q.step();
+    if (!row || !*row) break;
+    foreign_after = q.int_at(0);
+    if (const int64_t cost = q.int_at(6); cost != 0)
+      on_foreign_spend(SpendKeys{q.text_at(1), q.text_at(2), q.text_at(3), q.text_at(4)},
+                       Money::from_nanos(cost), q.int_at(5));
+  }
+  q.reset();
+}
+
 Result<void> Ledger::Impl::write_row(Item& item) {
   const LedgerRow& r = item.row;
   sql::Stmt& s = *insert_attempt;
@@ -511,6 +562,9 @@ void Ledger::Impl::commit(std::vector<Item>& batch) {
     fail_all(batch, begin.error());
     return;
   }
+  // This transaction holds the write lock and has written nothing yet:
+  // every row past foreign_after is another process's, committed.
+  read_foreign_spend();
   for (Item& item : batch) {
     if (item.kind == Item::Kind::barrier) continue;
     auto written = item.kind == Item::Kind::row ? write_row(item) : write_score(item);
@@ -529,11 +583,20 @@ void Ledger::Impl::commit(std::vector<Item>& batch) {
     fail_all(batch, written.error());
     return;
   }
+  // Still under the write lock: the last row is this batch's own, or the
+  // last foreign one read above. Past it, after COMMIT, only others write.
+  int64_t last_id = foreign_after;
+  if (on_foreign_spend) {
+    sql::Stmt& q = *last_row_id;
+    if (auto row = q.step(); row && *row) last_id = std::max(last_id, q.int_at(0));
+    q.reset();
+  }
   if (auto done = db.exec("COMMIT"); !done) {
     (void)db.exec("ROLLBACK");
     fail_all(batch, done.error());
     return;
   }
+  foreign_after = last_id;
   for (const Item& item : batch) {
     if (item.error) continue;
     const LedgerRow& r = item.row;
@@ -682,6 +745,12 @@ void Ledger::record_quality_async(std::string_view request_id, double score, std
 }
 
 const QualityBoard& Ledger::quality() const { return impl_->quality; }
+
+void Ledger::follow_foreign_spend(int64_t after_id, ForeignSpendFn on_spend) {
+  std::lock_guard lock(impl_->mu);
+  impl_->follow = Impl::Follow{after_id, std::move(on_spend)};
+  impl_->work_cv.notify_one();
+}
 
 Result<void> Ledger::health() const {
   if (!impl_->failing.load(std::memory_order_acquire)) return {};

@@ -40,6 +40,7 @@
 namespace tollgate::engine {
 
 class SpendGate;
+struct SpendKeys;
 
 // The public setting (Options::durability), documented there.
 using Durability = tollgate::Durability;
@@ -136,7 +137,19 @@ class Ledger {
   // Charges every costed row inside the gate's longest window to the gate
   // (see SpendGate::add_settled), so a restart does not reset a cap. Call once
   // at start, after SpendGate::configure and before the first reserve.
-  Result<void> rebuild_spend(SpendGate& gate, int64_t now_ms) const;
+  // Returns the id of the last row the file held then (0 when empty): where
+  // follow_foreign_spend takes over.
+  Result<int64_t> rebuild_spend(SpendGate& gate, int64_t now_ms) const;
+
+  // Other processes writing the same file: each costed row they commit
+  // after row `after_id` goes to `on_spend` (keys, cost, the row's time),
+  // on the writer thread, so their spend fills this process's caps too.
+  // The writer reads them at every batch of its own (inside the batch's
+  // write transaction, where every row it sees is another's) and every
+  // 250 ms when idle. This process's own rows never reach `on_spend`.
+  // Whatever `on_spend` touches must outlive the ledger.
+  using ForeignSpendFn = std::function<void(const SpendKeys& keys, Money cost, int64_t time_ms)>;
+  void follow_foreign_spend(int64_t after_id, ForeignSpendFn on_spend);
 
   // OK while the last batch committed; else the error it failed with. Cheap
   // (one atomic load when healthy): the engine checks it before dispatch when

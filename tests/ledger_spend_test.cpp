@@ -378,6 +378,70 @@ TEST_CASE("a restart rebuilds the windows from the ledger") {
   CHECK_THAT(over.error().message(), Catch::Contains("spent $0.500000"));
 }
 
+TEST_CASE("two processes on one ledger file: each one's caps count the other's spend once") {
+  TempDir dir;
+  const auto path = dir.file("shared.db");
+  const int64_t now = kMay31_23h;
+  // Two Ledger objects on one file are two processes to SQLite: two
+  // connections, two writer threads, one write lock.
+  auto a = Ledger::open(path);
+  auto b = Ledger::open(path);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  // Spend already in the file is the rebuild's, not the follower's.
+  REQUIRE((*a)->append(make_row("before", now, usd(0.25))).ok());
+  SpendGate gate_a, gate_b;
+  configured(gate_a, teams_only({team("support", {cap("day", 100.0)})}));
+  configured(gate_b, teams_only({team("support", {cap("day", 100.0)})}));
+  auto last_a = (*a)->rebuild_spend(gate_a, now);
+  auto last_b = (*b)->rebuild_spend(gate_b, now);
+  REQUIRE(last_a.ok());
+  REQUIRE(last_b.ok());
+  CHECK(*last_a == 1);
+  std::atomic<int> foreign_rows_a{0}, foreign_rows_b{0};
+  auto follow = [](SpendGate& gate, std::atomic<int>& rows) {
+    return [&gate, &rows](const SpendKeys& keys, Money cost, int64_t time_ms) {
+      ++rows;
+      gate.add_settled(keys, cost, time_ms);
+    };
+  };
+  (*a)->follow_foreign_spend(*last_a, follow(gate_a, foreign_rows_a));
+  (*b)->follow_foreign_spend(*last_b, follow(gate_b, foreign_rows_b));
+
+  // Both write at once: every batch of each reads the other's rows inside
+  // its own write transaction; idle, each reads them within 250 ms. A
+  // process's own rows are charged by its engine at settle, never here.
+  constexpr int kRows = 200;
+  std::thread writer_a([&] {
+    for (int i = 0; i < kRows; ++i) (*a)->append_async(make_row("a" + std::to_string(i), now, usd(0.001)), [](Result<void>) {});
+  });
+  std::thread writer_b([&] {
+    for (int i = 0; i < kRows; ++i) {
+      LedgerRow r = make_row("b" + std::to_string(i), now, i % 2 ? usd(0.002) : Money{});
+      if (!r.cost.nanos) r.status = AttemptStatus::cache_hit;  // free: not spend
+      (*b)->append_async(std::move(r), [](Result<void>) {});
+    }
+  });
+  writer_a.join();
+  writer_b.join();
+  REQUIRE((*a)->flush().ok());
+  REQUIRE((*b)->flush().ok());
+  const Money spent_by_a = Money::from_nanos(kRows * usd(0.001).nanos);
+  const Money spent_by_b = Money::from_nanos(kRows / 2 * usd(0.002).nanos);
+  auto spent = [&](SpendGate& gate) { return gate.snapshot("support", SpendWindow::day, now)->spent; };
+  REQUIRE(tollgate::testing::eventually([&] {
+    return spent(gate_a) == usd(0.25) + spent_by_b && spent(gate_b) == usd(0.25) + spent_by_a;
+  }));
+  CHECK(foreign_rows_a == kRows / 2);  // B's costed rows only
+  CHECK(foreign_rows_b == kRows);
+  // One more row each way, read idle, and nothing counted twice.
+  REQUIRE((*a)->append(make_row("a-last", now, usd(0.5))).ok());
+  REQUIRE((*b)->append(make_row("b-last", now, usd(0.75))).ok());
+  REQUIRE(tollgate::testing::eventually([&] { return foreign_rows_a == kRows / 2 + 1 && foreign_rows_b == kRows + 1; }));
+  CHECK(spent(gate_a) == usd(0.25) + spent_by_b + usd(0.75));
+  CHECK(spent(gate_b) == usd(0.25) + spent_by_a + usd(0.5));
+}
+
 TEST_CASE("a reload keeps spend, a bad policy is refused and changes nothing") {
   SpendGate gate;
   configured(gate, teams_only({team("support", {cap("day", 1.0)})}));

@@ -193,6 +193,37 @@ TEST_CASE("a spend cap denies with team, window, cap, spent and reserved", "[req
   CHECK(m.api().spend("capped", "day")->reserved.nanos == 0);
 }
 
+TEST_CASE("two engines on one ledger file enforce one cap", "[request][budget]") {
+  // Two gateways (processes, here two engines with their own SQLite
+  // connections) write one file: each one's caps count the other's spend.
+  const char* policy = R"(
+team "shared" { daily_usd = 0.001, on_exceed = "deny" }
+route "default" { try = { "gpt-4o-mini" } }
+)";
+  MockedEngine a(policy);
+  Options on_the_same_file;
+  on_the_same_file.ledger_path = a.ledger_path;
+  MockedEngine b(policy, on_the_same_file);
+  adapters::MockBehavior wordy;
+  for (int i = 0; i < 800; ++i) wordy.reply += "word ";
+  a.mock->script("gpt-4o-mini", wordy);
+  Request r = chat("shared", "hello");
+  r.max_tokens = 1000;  // worst case ~$0.0006: fits the $0.001 cap alone, not after A's spend
+  auto first = a.api().complete(r);
+  REQUIRE(first.ok());
+  CHECK(first->cost > Money::from_usd(0.0004));
+  // B learns A's spend from the file, without a restart.
+  REQUIRE(eventually([&] { return b.api().spend("shared", "day")->spent == first->cost; }));
+  auto second = b.api().complete(r);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().category() == ErrorCategory::budget);
+  CHECK(b.mock->total_calls() == 0);
+  // And A does not count its own row twice.
+  REQUIRE(a.api().flush().ok());
+  REQUIRE(b.api().flush().ok());  // B's denial row: free, and A's read of it charges nothing
+  CHECK(a.api().spend("shared", "day")->spent == first->cost);
+}
+
 TEST_CASE("a team over its cap is downgraded, still under the cap", "[request][budget]") {
   MockedEngine m(kPolicy);
   Request r = chat("thrifty", "hello");
