@@ -382,6 +382,9 @@ TEST_CASE("two processes on one ledger file: each one's caps count the other's s
   TempDir dir;
   const auto path = dir.file("shared.db");
   const int64_t now = kMay31_23h;
+  // What the writers charge is declared first, so it outlives them.
+  SpendGate gate_a, gate_b;
+  std::atomic<int> foreign_rows_a{0}, foreign_rows_b{0};
   // Two Ledger objects on one file are two processes to SQLite: two
   // connections, two writer threads, one write lock.
   auto a = Ledger::open(path);
@@ -390,7 +393,6 @@ TEST_CASE("two processes on one ledger file: each one's caps count the other's s
   REQUIRE(b.ok());
   // Spend already in the file is the rebuild's, not the follower's.
   REQUIRE((*a)->append(make_row("before", now, usd(0.25))).ok());
-  SpendGate gate_a, gate_b;
   configured(gate_a, teams_only({team("support", {cap("day", 100.0)})}));
   configured(gate_b, teams_only({team("support", {cap("day", 100.0)})}));
   auto last_a = (*a)->rebuild_spend(gate_a, now);
@@ -398,7 +400,6 @@ TEST_CASE("two processes on one ledger file: each one's caps count the other's s
   REQUIRE(last_a.ok());
   REQUIRE(last_b.ok());
   CHECK(*last_a == 1);
-  std::atomic<int> foreign_rows_a{0}, foreign_rows_b{0};
   auto follow = [](SpendGate& gate, std::atomic<int>& rows) {
     return [&gate, &rows](const SpendKeys& keys, Money cost, int64_t time_ms) {
       ++rows;
