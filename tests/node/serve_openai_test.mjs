@@ -63,10 +63,10 @@ async function startMock(extra = []) {
   return { ...p, url };
 }
 
-async function startGateway(mockUrl, name, keys = keysPath, extra = []) {
+async function startGateway(mockUrl, name, keys = keysPath, extra = [], ledgerName = name) {
   const policyPath = join(dir, `${name}_policy.lua`);
   copyFileSync(join(SOURCE, 'tests/data/serve_policy.lua'), policyPath);
-  const ledger = join(dir, `${name}.db`);
+  const ledger = join(dir, `${ledgerName}.db`);
   const log = join(dir, `${name}.log`);
   const p = startProcess(TOLLGATE, ['serve', '--policy', policyPath, '--keys', keys, '--listen', '127.0.0.1:0',
     '--ledger', ledger, '--log', log, '--upstream', `*=${mockUrl}`, ...extra], /listening on (http:\S+)/);
@@ -364,6 +364,34 @@ test('with --busy-poll-us the gateway answers, streams and stops as usual', asyn
     assert.equal(g.logLines().filter((l) => l.status === 200).length, 11);
   } finally {
     await stop(g);
+  }
+});
+
+test("two gateways on one ledger file: each one's caps count the other's spend", async () => {
+  const a = await startGateway(mock.url, 'shared-a', keysPath, [], 'shared');
+  const b = await startGateway(mock.url, 'shared-b', keysPath, [], 'shared');
+  try {
+    const daySpent = async (g) => {
+      const r = await fetch(`${g.url}/v1/spend?window=day`, { headers: { authorization: 'Bearer tg-test-support' } });
+      return (await r.json()).windows[0].spent_usd;
+    };
+    assert.equal(await daySpent(b), 0);
+    const c = client(a);
+    await Promise.all(Array.from({ length: 5 }, (_, i) => c.chat.completions.create({
+      model: 'x', messages: [{ role: 'user', content: `through a ${i}` }], max_tokens: 30,
+    })));
+    const spentThroughA = await daySpent(a);
+    assert.ok(spentThroughA > 0);
+    // B never saw these requests; it reads A's rows from the shared file.
+    await waitFor("B counting A's spend", async () => (await daySpent(b)) === spentThroughA);
+    // And a request through B adds to A's count the same way, once.
+    await client(b).chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'through b' }], max_tokens: 30 });
+    const both = await daySpent(b);
+    assert.ok(both > spentThroughA);
+    await waitFor("A counting B's spend", async () => (await daySpent(a)) === both);
+  } finally {
+    assert.equal((await stop(a)).code, 0, a.stderr());
+    assert.equal((await stop(b)).code, 0, b.stderr());
   }
 });
 
