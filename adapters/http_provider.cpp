@@ -147,6 +147,8 @@ class ChatSink final : public HttpSink {
     if (error && !(finished_stream_ && error->kind != TransportErrorKind::cancelled)) {
       Failure f = from_transport(*error);
       f.http_status = head_.status;
+      // An error status cut short is no bill for the prompt (as Failure says).
+      f.request_sent = f.request_sent && (head_.status == 0 || ok_status());
       if (f.kind == FailureKind::truncated || f.kind == FailureKind::retryable) {
         if (sse_mode_) f.message = "stream cut before its end: " + f.message;
       }

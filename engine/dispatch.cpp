@@ -152,28 +152,24 @@ class Operation : public std::enable_shared_from_this<Operation> {
       rec.latency_ms = f.latency.count();
       rec.error_category = category_of(f.kind);
       rec.error_message = failure_text(f);
-      if (!f.partial_output.empty()) {
-        // Cut midway: no usage came, but the provider bills the prompt and
-        // what it generated. Estimated, as a reservation is.
+      // No usage came, but the provider bills what it read and generated:
+      // cut midway, the prompt and the part streamed; stopped after it read
+      // the whole request and before any answer (a timeout, a cancel, a
+      // reset), the prompt, since what it generated is unknown (an
+      // undercount at worst, where 0 always was one). Estimated, as a
+      // reservation is.
+      const bool streamed_part = !f.partial_output.empty();
+      if (streamed_part || f.request_sent) {
         adapters::Usage u;
         u.input_tokens = request_.input_tokens;
-        u.output_tokens = engine::estimate_text_tokens(f.partial_output);
+        if (streamed_part) u.output_tokens = engine::estimate_text_tokens(f.partial_output);
         rec.input_tokens = u.input_tokens;
         rec.output_tokens = u.output_tokens;
         rec.cost = cost_of(u);
-        rec.error_message += " (charged an estimate: " + std::to_string(u.input_tokens) + " input and " +
-                             std::to_string(u.output_tokens) + " output tokens streamed before it stopped)";
-      } else if (f.request_sent && (f.http_status == 0 || (f.http_status >= 200 && f.http_status < 300))) {
-        // Stopped (a timeout, a cancel, a cut) after the provider read the
-        // whole request and before any of its answer arrived: it bills the
-        // prompt at least. What it generated is unknown, so the prompt is
-        // the estimate: an undercount at worst, where 0 always was one.
-        adapters::Usage u;
-        u.input_tokens = request_.input_tokens;
-        rec.input_tokens = u.input_tokens;
-        rec.cost = cost_of(u);
-        rec.error_message += " (charged an estimate: " + std::to_string(u.input_tokens) +
-                             " input tokens, the prompt the provider had read when it stopped)";
+        rec.error_message += " (charged an estimate: " + std::to_string(u.input_tokens);
+        rec.error_message += streamed_part ? " input and " + std::to_string(u.output_tokens) +
+                                                 " output tokens streamed before it stopped)"
+                                           : " input tokens, the prompt the provider had read when it stopped)";
       }
     }
     if (request_.on_attempt) request_.on_attempt(rec, index_);
