@@ -237,6 +237,10 @@ TEST_CASE("a team over its cap is downgraded, still under the cap", "[request][b
 }
 
 TEST_CASE("async_complete: callback, std::future and a C++20 coroutine", "[request]") {
+  // Declared before the engine, so it goes after it: the engine's I/O
+  // thread posts the coroutine's completion here and may still be waking
+  // this io_context when run() returns; the engine's destructor joins it.
+  boost::asio::io_context io;
   MockedEngine m(kPolicy);
   std::promise<Result<Response>> p;
   m.api().async_complete(chat("support", "callback"), [&](Result<Response> r) { p.set_value(std::move(r)); });
@@ -245,7 +249,6 @@ TEST_CASE("async_complete: callback, std::future and a C++20 coroutine", "[reque
   auto fut = async_complete(m.api(), chat("support", "future"), boost::asio::use_future);
   CHECK(fut.get().ok());
 
-  boost::asio::io_context io;
   std::optional<Result<Response>> from_coroutine;
   boost::asio::co_spawn(
       io,
