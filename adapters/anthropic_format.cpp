@@ -390,6 +390,8 @@ class AnthropicFormat final : public WireFormat {
 
   bool decodes_verbatim() const override { return false; }  // translated from Messages
 
+  std::optional<AnswerFacts> scan(std::string_view /*body*/) const override { return std::nullopt; }
+
   std::unique_ptr<StreamDecoder> stream_decoder() const override {
     return std::make_unique<AnthropicStream>();
   }

@@ -1,5 +1,6 @@
 // The gateway's HTTP server: Beast over Asio, one coroutine and one strand
-// per connection, HTTP/1.1 keep-alive. Responses are written as raw bytes
+// per connection (none with one I/O thread: serial_executor.hpp), HTTP/1.1
+// keep-alive. Responses are written as raw bytes
 // (status line, headers, body or chunks) rather than through Beast's
 // serializer: the answers are small and the added latency is what a gateway
 // is judged by.
@@ -12,6 +13,7 @@
 #include "adapters/gateway_server.hpp"
 #include "adapters/gateway_executor.hpp"
 #include "adapters/io_loop.hpp"
+#include "adapters/serial_executor.hpp"
 #include "adapters/tcp_listener.hpp"
 
 #include <algorithm>
@@ -58,7 +60,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
-using Strand = net::strand<net::io_context::executor_type>;
+// One session's handlers run one at a time on it: a strand, or the
+// io_context's own executor when one thread runs it (serial_executor.hpp).
+using Strand = net::any_io_executor;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kNoThrow = net::as_tuple(net::use_awaitable);
@@ -323,6 +327,7 @@ class GatewayServerImpl final : public GatewayServer {
         handler_(std::move(h)),
         ioc_(std::make_unique<net::io_context>(static_cast<int>(std::max(1u, opts_.threads)))),
         life_(std::make_shared<Life>()) {
+    if (opts_.threads <= 1) mark_run_by_one_thread(*ioc_);
     if (!opts_.error_response) opts_.error_response = default_error;
     error_response_ = std::make_shared<const ErrorFn>(opts_.error_response);
   }
@@ -330,7 +335,7 @@ class GatewayServerImpl final : public GatewayServer {
   ~GatewayServerImpl() override { shutdown(); }
 
   Expected<void> listen() {
-    auto acceptor = open_tcp_listener(net::make_strand(*ioc_), opts_.address, opts_.port, "gateway");
+    auto acceptor = open_tcp_listener(serial_executor(ioc_->get_executor()), opts_.address, opts_.port, "gateway");
     if (!acceptor) return Unexpected(acceptor.error());
     acceptor_.emplace(std::move(*acceptor));
     port_ = acceptor_->local_endpoint().port();
@@ -409,7 +414,7 @@ class GatewayServerImpl final : public GatewayServer {
 
   net::awaitable<void> accept_loop() {
     for (;;) {
-      auto strand = net::make_strand(*ioc_);
+      auto strand = serial_executor(ioc_->get_executor());
       auto [ec, socket] = co_await acceptor_->async_accept(strand, kNoThrow);
       if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
       if (ec) {  // out of descriptors: back off instead of spinning

@@ -14,6 +14,7 @@
 // an exchange can never outlive total_timeout.
 #include "adapters/http_client.hpp"
 #include "adapters/http_field.hpp"
+#include "adapters/serial_executor.hpp"
 
 #include <algorithm>
 #include <array>
@@ -53,7 +54,9 @@ namespace http = beast::http;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
-using Strand = net::strand<net::any_io_executor>;
+// One connection's handlers run one at a time on it: a strand, or the
+// io_context's own executor when one thread runs it (serial_executor.hpp).
+using Strand = net::any_io_executor;
 using boost::system::error_code;
 using std::chrono::milliseconds;
 
@@ -196,7 +199,7 @@ class ClientImpl final : public HttpClient, public std::enable_shared_from_this<
         reused = true;
       } else if (open_ < opts_.connection.pool_size) {
         ++open_;
-        conn = std::make_shared<Connection>(net::make_strand(ex_));
+        conn = std::make_shared<Connection>(serial_executor(ex_));
       } else if (waiters_.size() >= opts_.connection.max_queued) {
         lock.unlock();
         finish_unstarted(x, {TransportErrorKind::queue_full,
@@ -207,7 +210,7 @@ class ClientImpl final : public HttpClient, public std::enable_shared_from_this<
       } else {
         // Armed under the lock so a hand-over (which cancels the timer)
         // cannot come before the wait starts.
-        x->wait_timer.emplace(net::make_strand(ex_));
+        x->wait_timer.emplace(serial_executor(ex_));
         x->wait_timer->expires_at(x->deadline);
         x->wait_timer->async_wait(
             [self = shared_from_this(), x](error_code) { self->give_up_waiting(x, false); });
@@ -316,7 +319,7 @@ class ClientImpl final : public HttpClient, public std::enable_shared_from_this<
       waiters_.pop_front();
       ticket = next->cancel_ticket;
     }
-    if (fresh) c = std::make_shared<Connection>(net::make_strand(ex_));
+    if (fresh) c = std::make_shared<Connection>(serial_executor(ex_));
     if (next->cancel) next->cancel->clear(ticket);
     net::post(next->wait_timer->get_executor(), [next] { next->wait_timer->cancel(); });
     start(std::move(next), std::move(c), !fresh);

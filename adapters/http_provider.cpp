@@ -66,10 +66,11 @@ Failure from_transport(const TransportError& e) {
 class ChatSink final : public HttpSink {
  public:
   ChatSink(std::shared_ptr<const WireFormat> format, std::shared_ptr<const std::string> key,
-           bool stream, DeltaFn on_delta, DoneFn done)
+           bool stream, AnswerForm form, DeltaFn on_delta, DoneFn done)
       : format_(std::move(format)),
         key_(std::move(key)),
         stream_(stream),
+        form_(form),
         on_delta_(std::move(on_delta)),
         done_(std::move(done)) {}
 
@@ -169,6 +170,18 @@ class ChatSink final : public HttpSink {
       r.body = assembler_.take();
       r.time_to_first_token = delivered_ ? ttft_ : ttfb_;
     } else {
+      // Only the bytes wanted: checked and read without a tree when the
+      // format allows; anything it cannot read that way is decoded below.
+      if (form_ == AnswerForm::text && !stream_ && format_->decodes_verbatim()) {
+        if (auto facts = format_->scan(body_)) {
+          r.usage = facts->usage;
+          r.finish_reason = std::move(facts->finish_reason);
+          r.body_text = std::move(body_);
+          r.time_to_first_token = ttfb_;
+          r.latency = since(start_);
+          return r;
+        }
+      }
       auto decoded = format_->decode(body_);
       if (auto* f = std::get_if<Failure>(&decoded)) return std::move(*f);
       r.body = std::move(std::get<json>(decoded));
@@ -184,6 +197,7 @@ class ChatSink final : public HttpSink {
   std::shared_ptr<const WireFormat> format_;
   std::shared_ptr<const std::string> key_;
   const bool stream_;
+  const AnswerForm form_;
   DeltaFn on_delta_;
   DoneFn done_;
   const Clock::time_point start_ = Clock::now();
@@ -218,7 +232,7 @@ class HttpProvider final : public Provider {
   ApiKind api() const noexcept override { return api_; }
   std::size_t open_connections() const override { return client_->open_connections(); }
 
-  void async_chat(const json& body, std::string_view model, bool stream, DeltaFn on_delta,
+  void async_chat(const json& body, std::string_view model, bool stream, AnswerForm form, DeltaFn on_delta,
                   std::shared_ptr<CancelSignal> cancel, DoneFn done) override {
     auto bytes = format_->encode(body, model, stream);
     if (!bytes) {
@@ -230,7 +244,7 @@ class HttpProvider final : public Provider {
       });
       return;
     }
-    auto sink = std::make_shared<ChatSink>(format_, key_, stream, std::move(on_delta),
+    auto sink = std::make_shared<ChatSink>(format_, key_, stream, form, std::move(on_delta),
                                            std::move(done));
     client_->async_post(format_->path(), std::move(*bytes), std::move(sink), std::move(cancel));
   }

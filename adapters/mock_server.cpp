@@ -1,8 +1,10 @@
 // The mock provider's server: Beast over Asio, one coroutine and one strand
-// per connection, HTTP/1.1 keep-alive. Answers are pre-rendered strings
+// per connection (none with one I/O thread: serial_executor.hpp), HTTP/1.1
+// keep-alive. Answers are pre-rendered strings
 // (see mock_script.cpp) written raw, so a load test measures the client or
 // the gateway in front, not the mock.
 #include "adapters/mock_server.hpp"
+#include "adapters/serial_executor.hpp"
 #include "adapters/tcp_listener.hpp"
 
 #include <array>
@@ -80,7 +82,10 @@ class MockServerImpl final : public MockServer {
   explicit MockServerImpl(MockServerOptions o)
       : opts_(std::move(o)),
         ioc_(std::make_unique<net::io_context>(static_cast<int>(std::max(1u, opts_.threads)))),
-        default_(std::make_shared<const MockBehavior>(opts_.default_behavior)) {}
+        default_(std::make_shared<const MockBehavior>(opts_.default_behavior)) {
+    // As fast as it can be: a load test's baseline must not hide a gateway's cost.
+    if (opts_.threads <= 1) mark_run_by_one_thread(*ioc_);
+  }
 
   ~MockServerImpl() override {
     ioc_->stop();
@@ -97,7 +102,7 @@ class MockServerImpl final : public MockServer {
       if (!ec) tls_->use_private_key(net::buffer(opts_.tls_key_pem), ssl::context::pem, ec);
       if (ec) return Unexpected("mock: cannot load TLS certificate: " + ec.message());
     }
-    auto acceptor = open_tcp_listener(net::make_strand(*ioc_), opts_.address, opts_.port, "mock");
+    auto acceptor = open_tcp_listener(serial_executor(ioc_->get_executor()), opts_.address, opts_.port, "mock");
     if (!acceptor) return Unexpected(acceptor.error());
     acceptor_.emplace(std::move(*acceptor));
     port_ = acceptor_->local_endpoint().port();
@@ -144,7 +149,7 @@ class MockServerImpl final : public MockServer {
 
   net::awaitable<void> accept_loop() {
     for (;;) {
-      auto [ec, socket] = co_await acceptor_->async_accept(net::make_strand(*ioc_), kNoThrow);
+      auto [ec, socket] = co_await acceptor_->async_accept(serial_executor(ioc_->get_executor()), kNoThrow);
       if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
       if (ec) {  // out of descriptors: back off instead of spinning
         net::steady_timer t(acceptor_->get_executor(), 10ms);

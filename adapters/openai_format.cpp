@@ -105,6 +105,8 @@ class OpenAiFormat final : public WireFormat {
 
   bool decodes_verbatim() const override { return true; }
 
+  std::optional<AnswerFacts> scan(std::string_view body) const override { return scan_completion(body); }
+
   std::unique_ptr<StreamDecoder> stream_decoder() const override {
     return std::make_unique<OpenAiStream>();
   }
@@ -120,12 +122,18 @@ class OpenAiFormat final : public WireFormat {
 
 }  // namespace
 
+namespace {
+constexpr int64_t kMaxCount = int64_t{1} << 40;
+}  // namespace
+
+int64_t bounded_token_count(int64_t n) { return std::clamp<int64_t>(n, 0, kMaxCount); }
+int64_t bounded_token_count(uint64_t n) { return static_cast<int64_t>(std::min<uint64_t>(n, kMaxCount)); }
+
 int64_t token_count_at(const json& usage, std::string_view key) {
-  constexpr int64_t kMaxCount = int64_t{1} << 40;
   auto it = usage.find(key);
   if (it == usage.end()) return 0;
-  if (it->is_number_unsigned()) return static_cast<int64_t>(std::min<uint64_t>(it->get<uint64_t>(), kMaxCount));
-  if (it->is_number_integer()) return std::clamp<int64_t>(it->get<int64_t>(), 0, kMaxCount);
+  if (it->is_number_unsigned()) return bounded_token_count(it->get<uint64_t>());
+  if (it->is_number_integer()) return bounded_token_count(it->get<int64_t>());
   return 0;
 }
 

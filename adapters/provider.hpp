@@ -81,6 +81,7 @@ struct ChatResponse {
   // Not streamed, and the provider speaks the OpenAI format: the answer's
   // bytes as they came, of which `body` is the parse (so a gateway can
   // send them on instead of serializing `body` again). Empty otherwise.
+  // Asked for as AnswerForm::text, `body` is then left null.
   std::string body_text;
   Usage usage;
   std::string finish_reason;  // "stop", "length", "tool_calls", "content_filter"
@@ -130,6 +131,15 @@ struct Failure {
 
 using ChatResult = std::variant<ChatResponse, Failure>;
 
+// What the caller needs of a non-streamed answer.
+enum class AnswerForm : uint8_t {
+  json,  // ChatResponse::body, parsed (and body_text when the format is verbatim)
+  // body_text alone, when the format is verbatim (OpenAI): the answer is
+  // checked and its usage and finish reason read without building `body`,
+  // which stays null. A translated format, or a stream, still fills `body`.
+  text,
+};
+
 // Receives each streamed delta: an OpenAI "chat.completion.chunk" object
 // (Anthropic events are translated into the same shape). Runs on the
 // connection's strand; keep it short, do not block.
@@ -154,7 +164,7 @@ class Provider {
   // arrives, and usage is requested in the final chunk. `cancel` (may be
   // null) ends the upstream request and closes its connection.
   virtual void async_chat(const nlohmann::json& body, std::string_view model, bool stream,
-                          DeltaFn on_delta, std::shared_ptr<CancelSignal> cancel,
+                          AnswerForm form, DeltaFn on_delta, std::shared_ptr<CancelSignal> cancel,
                           DoneFn done) = 0;
 
   // Connections open now (in use or idle), for tests and health displays.

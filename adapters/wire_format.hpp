@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapters/answer_scan.hpp"
 #include "adapters/provider.hpp"
 
 namespace tollgate::adapters {
@@ -46,6 +47,11 @@ class WireFormat {
   // decode() only parses: the answer's bytes are already the JSON text of
   // what it returns (true for the OpenAI format, not for a translated one).
   virtual bool decodes_verbatim() const = 0;
+  // A verbatim format's usage and finish reason read off the answer's
+  // bytes without parsing them into a tree (see answer_scan.hpp), for a
+  // caller that passes the bytes on. nullopt: no facts this way (always, for
+  // a translated format); decode() then gives the answer or the failure.
+  virtual std::optional<AnswerFacts> scan(std::string_view body) const = 0;
   virtual std::unique_ptr<StreamDecoder> stream_decoder() const = 0;
   // A non-2xx answer: the provider's message out of its error body.
   virtual Failure classify(int status, std::string_view body,
@@ -59,6 +65,9 @@ std::unique_ptr<WireFormat> make_anthropic_format(int64_t default_max_tokens);
 // trillion tokens), else 0 or the bound. Providers' numbers feed billing: a
 // negative count must not credit a budget, nor a huge one overflow a sum.
 int64_t token_count_at(const nlohmann::json& usage, std::string_view key);
+// The same bounds on a number already read.
+int64_t bounded_token_count(int64_t n);
+int64_t bounded_token_count(uint64_t n);
 
 // Usage and finish reason out of a "chat.completion" object (also reads
 // DeepSeek's prompt_cache_hit_tokens).

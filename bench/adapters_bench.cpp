@@ -99,7 +99,7 @@ void run(benchmark::State& state, bool stream) {
     std::atomic<int> left{kInFlight};
     std::promise<void> done;
     for (int i = 0; i < kInFlight; ++i) {
-      f.provider->async_chat(body, "bench-model", stream, stream ? ad::DeltaFn([](const nlohmann::json&) {}) : nullptr,
+      f.provider->async_chat(body, "bench-model", stream, ad::AnswerForm::json, stream ? ad::DeltaFn([](const nlohmann::json&) {}) : nullptr,
                              nullptr, [&](ad::ChatResult r) {
                                if (std::holds_alternative<ad::Failure>(r)) ++failures;
                                if (--left == 0) done.set_value();

@@ -8,8 +8,8 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
+#include "adapters/serial_executor.hpp"
 #include "adapters/wire_format.hpp"
 #include "engine/tokens.hpp"
 #include "engine/wall_clock.hpp"
@@ -50,7 +50,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
   Operation(const net::any_io_executor& ex, std::shared_ptr<CircuitBreakers> breakers,
             std::shared_ptr<const DispatchOptions> options, DispatchRequest request,
             std::vector<DispatchTarget> targets, Dispatcher::DoneFn done)
-      : strand_(net::make_strand(ex)),
+      : strand_(adapters::serial_executor(ex)),
         timer_(strand_),
         breakers_(std::move(breakers)),
         options_(std::move(options)),
@@ -117,7 +117,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
     ++attempts_;
     started_unix_ms_ = engine::unix_now_ms();
     target().provider->async_chat(
-        request_.body, upstream(), request_.stream, request_.on_delta, request_.cancel,
+        request_.body, upstream(), request_.stream, request_.answer_form, request_.on_delta, request_.cancel,
         [self = shared_from_this()](ChatResult r) {
           net::post(self->strand_, [self, r = std::move(r)]() mutable { self->judge(std::move(r)); });
         });
@@ -183,7 +183,12 @@ class Operation : public std::enable_shared_from_this<Operation> {
   bool estimate_missing_usage(adapters::ChatResponse& a) const {
     if (a.usage.input_tokens > 0 || a.usage.output_tokens > 0) return false;
     a.usage.input_tokens = request_.input_tokens;
-    a.usage.output_tokens = engine::estimate_text_tokens(adapters::answer_text(a.body));
+    // An answer kept as text alone (AnswerForm::text) is parsed for this rare case.
+    const nlohmann::json parsed = a.body.is_null() && !a.body_text.empty()
+                                      ? nlohmann::json::parse(a.body_text, nullptr, false)
+                                      : nlohmann::json();
+    a.usage.output_tokens =
+        engine::estimate_text_tokens(adapters::answer_text(parsed.is_null() ? a.body : parsed));
     return true;
   }
 
@@ -285,7 +290,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
     done(std::move(result));
   }
 
-  net::strand<net::any_io_executor> strand_;
+  net::any_io_executor strand_;  // a strand, unless one thread runs the context
   net::steady_timer timer_;
   std::shared_ptr<CircuitBreakers> breakers_;
   std::shared_ptr<const DispatchOptions> options_;

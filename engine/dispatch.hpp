@@ -52,6 +52,8 @@ struct DispatchRequest {
   // The OpenAI chat-completions body; "model" and "stream" are set per target.
   nlohmann::json body;
   bool stream = false;
+  // text: the caller wants the answer's bytes, not its tree (Request::answer_as_text).
+  adapters::AnswerForm answer_form = adapters::AnswerForm::json;
   // stream: receives every chunk (runs on an I/O thread; must not block).
   adapters::DeltaFn on_delta;
   // May be null. cancel() ends the attempt in flight or the backoff wait.

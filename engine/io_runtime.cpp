@@ -3,6 +3,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "adapters/serial_executor.hpp"
+
 namespace tollgate::engine {
 
 struct IoRuntime::Own {
@@ -17,6 +19,7 @@ thread_local const IoRuntime* t_runtime = nullptr;
 
 IoRuntime::IoRuntime(unsigned threads) : own_(std::make_unique<Own>()) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 1) adapters::mark_run_by_one_thread(own_->io);
   executor_ = own_->io.get_executor();
   for (unsigned i = 0; i < threads; ++i) {
     own_->threads.emplace_back([this] {

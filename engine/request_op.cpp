@@ -177,7 +177,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
   // An answer from the cache: cost 0, saved what the upstream call cost; a
   // stream gets the answer replayed as the chunks it would have received.
   void answer_from_cache(const CachedPtr& hit) {
-    auto r = hit_response(*hit, request_id_);
+    auto r = hit_response(*hit, request_id_, req_.answer_as_text && !req_.stream);
     if (!r) return proceed();  // an entry we cannot read is a miss
     response_ = std::move(*r);
     response_.cache_hit = true;
@@ -294,6 +294,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     // cache key are made, and nothing reads the request's body after this.
     d.body = std::move(req_.body);
     d.stream = req_.stream;
+    if (req_.answer_as_text && !req_.stream) d.answer_form = adapters::AnswerForm::text;
     if (on_delta_) {
       d.on_delta = [self = shared_from_this()](const nlohmann::json& chunk) {
         self->delivered_ = true;  // a failure after this is not one to share

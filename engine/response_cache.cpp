@@ -5,6 +5,7 @@
 #include <list>
 #include <unordered_map>
 
+#include "adapters/answer_scan.hpp"
 #include "engine/wall_clock.hpp"
 
 namespace tollgate::engine {
@@ -27,10 +28,15 @@ CachedResponse to_cached(const Response& response) {
   return c;
 }
 
-std::optional<Response> hit_response(const CachedResponse& cached, std::string request_id) {
+std::optional<Response> hit_response(const CachedResponse& cached, std::string request_id,
+                                     bool body_as_text) {
   Response r;
-  r.body = nlohmann::json::parse(cached.body, nullptr, /*allow_exceptions=*/false);
-  if (r.body.is_discarded() || !r.body.is_object()) return std::nullopt;
+  if (body_as_text) {
+    if (!adapters::scan_completion(cached.body)) return std::nullopt;
+  } else {
+    r.body = nlohmann::json::parse(cached.body, nullptr, /*allow_exceptions=*/false);
+    if (r.body.is_discarded() || !r.body.is_object()) return std::nullopt;
+  }
   r.body_text = cached.body;  // the text it was parsed from: the provider's, or body's dump
   r.request_id = std::move(request_id);
   r.route = cached.route;

@@ -53,8 +53,10 @@ CachedResponse to_cached(const Response& response);
 // The Response for a hit (or a single-flight follower): the stored body and
 // usage, cost 0, saved = what the stored answer cost, cache_hit, 0 attempts.
 // Null when the stored body does not parse (a damaged persisted row): treat
-// it as a miss.
-std::optional<Response> hit_response(const CachedResponse& cached, std::string request_id);
+// it as a miss. `body_as_text`: the caller reads body_text only
+// (Request::answer_as_text); the body is checked, not parsed into `body`.
+std::optional<Response> hit_response(const CachedResponse& cached, std::string request_id,
+                                     bool body_as_text = false);
 
 struct ResponseCacheStats {
   int64_t hits = 0, misses = 0;

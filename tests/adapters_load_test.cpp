@@ -9,7 +9,10 @@ using namespace tollgate::test;
 using adapters::MockBehavior;
 
 TEST_CASE("load: 1,000 concurrent requests finish through a bounded pool") {
-  IoThreads io(2);
+  // Two I/O threads (a strand per connection), and one (no strands).
+  const unsigned threads = GENERATE(2u, 1u);
+  INFO("I/O threads: " << threads);
+  IoThreads io(threads);
   adapters::MockServerOptions mo;
   mo.threads = 2;
   auto mock = start_mock(mo);
@@ -24,7 +27,8 @@ TEST_CASE("load: 1,000 concurrent requests finish through a bounded pool") {
   std::string first_failure;
   for (int i = 0; i < kRequests; ++i) {
     const bool stream = i % 2 == 1;
-    p->async_chat(chat_body("request " + std::to_string(i)), "m" + std::to_string(i % 8), stream, nullptr,
+    p->async_chat(chat_body("request " + std::to_string(i)), "m" + std::to_string(i % 8), stream,
+                  adapters::AnswerForm::json, nullptr,
                   nullptr, [&](adapters::ChatResult r) {
                     if (auto* f = std::get_if<adapters::Failure>(&r)) {
                       ++failures;
@@ -58,7 +62,7 @@ TEST_CASE("load: beyond pool and queue, requests fail at once instead of piling 
   for (int i = 0; i < 5; ++i) {
     auto promise = std::make_shared<std::promise<adapters::ChatResult>>();
     results.push_back(promise->get_future());
-    p->async_chat(chat_body(), "stuck", false, nullptr, nullptr,
+    p->async_chat(chat_body(), "stuck", false, adapters::AnswerForm::json, nullptr, nullptr,
                   [promise](adapters::ChatResult r) { promise->set_value(std::move(r)); });
   }
   int full = 0, timed_out = 0;

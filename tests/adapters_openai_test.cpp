@@ -240,7 +240,7 @@ TEST_CASE("openai: cancelling mid-stream ends the request and frees its connecti
   auto once = std::make_shared<std::once_flag>();
   auto promise = std::make_shared<std::promise<adapters::ChatResult>>();
   auto future = promise->get_future();
-  p->async_chat(chat_body(), "long", true,
+  p->async_chat(chat_body(), "long", true, adapters::AnswerForm::json,
                 [first, once](const json&) { std::call_once(*once, [&] { first->set_value(); }); },
                 cancel, [promise](adapters::ChatResult r) { promise->set_value(std::move(r)); });
   REQUIRE(first->get_future().wait_for(kDeadline) == std::future_status::ready);

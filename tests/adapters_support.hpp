@@ -18,6 +18,7 @@
 
 #include "adapters/mock_server.hpp"
 #include "adapters/provider.hpp"
+#include "adapters/serial_executor.hpp"
 #include "test_support.hpp"
 
 namespace tollgate::test {
@@ -31,7 +32,10 @@ inline constexpr auto kDeadline = 60s;
 
 class IoThreads {
  public:
+  // One thread: marked as such, as tollgate's own runtimes mark theirs, so
+  // connections run on the io_context's executor instead of strands.
   explicit IoThreads(unsigned n = 2) : work_(ioc_.get_executor()) {
+    if (n == 1) adapters::mark_run_by_one_thread(ioc_);
     for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
   }
   ~IoThreads() {
@@ -100,10 +104,11 @@ struct Deltas {
 
 inline adapters::ChatResult call(adapters::Provider& p, const json& body, std::string_view model,
                                  bool stream = false, adapters::DeltaFn on_delta = nullptr,
-                                 std::shared_ptr<adapters::CancelSignal> cancel = nullptr) {
+                                 std::shared_ptr<adapters::CancelSignal> cancel = nullptr,
+                                 adapters::AnswerForm form = adapters::AnswerForm::json) {
   auto promise = std::make_shared<std::promise<adapters::ChatResult>>();
   auto future = promise->get_future();
-  p.async_chat(body, model, stream, std::move(on_delta), std::move(cancel),
+  p.async_chat(body, model, stream, form, std::move(on_delta), std::move(cancel),
                [promise](adapters::ChatResult r) { promise->set_value(std::move(r)); });
   REQUIRE(future.wait_for(kDeadline) == std::future_status::ready);
   return future.get();

@@ -64,6 +64,15 @@ TEST_CASE("a repeat is a cache hit: cost 0, saved recorded, no upstream call", "
   CHECK(report["rows"][0]["cache_hits"] == 1);
   CHECK(report["rows"][0]["hit_rate"] == 0.5);
   CHECK(report["rows"][0]["cache_saved_usd"].get<double>() > 0);
+  // Asked for as text, the hit is the same bytes with no tree.
+  Request as_text = faq("a");
+  as_text.answer_as_text = true;
+  auto text_hit = m.api().complete(as_text);
+  REQUIRE(text_hit.ok());
+  CHECK(text_hit->cache_hit);
+  CHECK(text_hit->body.is_null());
+  CHECK(text_hit->body_text == first->body_text);
+  CHECK(text_hit->usage.output_tokens == first->usage.output_tokens);
   // Key order and whitespace do not matter; the text does.
   Request reordered = faq("a");
   reordered.body = nlohmann::json::parse(R"({ "messages" : [ {"content": "What are your opening hours?",

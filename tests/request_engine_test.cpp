@@ -90,6 +90,44 @@ TEST_CASE("an answer without usage is charged an estimate, not nothing, streamed
                      "AND error_message LIKE 'the provider reported no usage%'") == 2);
 }
 
+TEST_CASE("answer_as_text: the provider's bytes and no tree, charged and counted the same", "[request]") {
+  MockedEngine m(kPolicy);
+  Request r = chat("support", "Bytes, please");
+  auto tree = m.api().complete(r);
+  REQUIRE(tree.ok());
+  r.answer_as_text = true;
+  auto text = m.api().complete(r);
+  REQUIRE(text.ok());
+  CHECK(text->body.is_null());
+  REQUIRE_FALSE(text->body_text.empty());
+  const auto parsed = nlohmann::json::parse(text->body_text);
+  CHECK(parsed["choices"][0]["message"]["content"] == tree->body["choices"][0]["message"]["content"]);
+  CHECK(text->usage.input_tokens == tree->usage.input_tokens);
+  CHECK(text->usage.output_tokens == tree->usage.output_tokens);
+  CHECK(text->finish_reason == "stop");
+  CHECK(text->cost == tree->cost);
+  CHECK(m.api().spend("support", "day")->spent == tree->cost + text->cost);
+
+  // No usage in the answer: the estimate reads the text.
+  adapters::MockBehavior silent;
+  silent.reply = "An answer from a server that counts no tokens.";
+  silent.omit_usage = true;
+  m.mock->script("gpt-4o-mini", silent);
+  r.body["messages"][0]["content"] = "And without usage?";
+  auto estimated = m.api().complete(r);
+  REQUIRE(estimated.ok());
+  CHECK(estimated->body.is_null());
+  CHECK(estimated->usage.output_tokens > 0);
+  CHECK(estimated->cost.nanos > 0);
+
+  // A stream has no bytes of a whole answer: it is a tree as always.
+  r.body["messages"][0]["content"] = "And streamed?";
+  auto streamed = m.api().stream(r, [](const nlohmann::json&) {});
+  REQUIRE(streamed.ok());
+  CHECK(streamed->body.is_object());
+  CHECK(streamed->body_text.empty());
+}
+
 TEST_CASE("stream: deltas reassemble to the answer, charged as the same request unstreamed", "[request]") {
   MockedEngine m(kPolicy);
   Request r = chat("support", "Tell me about foxes");
@@ -516,15 +554,27 @@ TEST_CASE("a restart rebuilds spend from the ledger: caps do not reset", "[reque
 }
 
 TEST_CASE("200 concurrent requests from 8 threads: all answered, nothing left reserved", "[request][concurrency]") {
-  MockedEngine m(kPolicy);
+  // The engine's I/O on two threads (strands), and on one (none).
+  Options o;
+  o.threads = GENERATE(2u, 1u);
+  INFO("engine I/O threads: " << o.threads);
+  MockedEngine m(kPolicy, o);
   std::atomic<int> ok{0}, failed{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       std::vector<std::future<Result<Response>>> futures;
-      for (int i = 0; i < 25; ++i)
-        futures.push_back(async_complete(m.api(), chat("team" + std::to_string(t % 3), "hi " + std::to_string(i)),
-                                         boost::asio::use_future));
+      for (int i = 0; i < 25; ++i) {
+        Request r = chat("team" + std::to_string(t % 3), "hi " + std::to_string(i));
+        r.answer_as_text = i % 2 == 0;
+        if (i % 5 == 0) {  // some streamed, on the caller's thread
+          futures.push_back(std::async(std::launch::async, [&m, r] {
+            return m.api().stream(r, [](const nlohmann::json&) {});
+          }));
+        } else {
+          futures.push_back(async_complete(m.api(), std::move(r), boost::asio::use_future));
+        }
+      }
       for (auto& f : futures) (f.get().ok() ? ok : failed)++;
     });
   }

@@ -29,7 +29,7 @@ struct MockedEngine {
     mock = std::move(*m);
     opts.policy_paths = {dir.write("policy.lua", policy)};
     opts.base_url_overrides["*"] = mock->base_url();
-    opts.threads = 2;
+    if (opts.threads == 0) opts.threads = 2;  // 1: the engine's one I/O thread, no strands
     opts.retry.base_backoff_ms = 1;  // retries in tests need not wait long
     opts.retry.max_backoff_ms = 5;
     if (with_ledger && opts.ledger_path.empty()) opts.ledger_path = dir.file("ledger.db");

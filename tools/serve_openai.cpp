@@ -118,6 +118,8 @@ Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& k
     if (!s->is_boolean() && !s->is_null()) return bad("'stream' must be true or false.");
     r.stream = s->is_boolean() && s->get<bool>();
   }
+  // The answer goes out as the provider's bytes: no tree of it is needed.
+  r.answer_as_text = !r.stream;
   if (auto problem = engine::stream_options_problem(r.body)) return bad(*problem + ".");
   if (auto id = http.header("x-request-id"); !id.empty()) {
     if (!safe_id(id)) return bad("x-request-id: up to 128 letters, digits, '-', '_', '.' or ':'");

@@ -45,6 +45,13 @@ struct Request {
 
   // Stream the answer as deltas (Engine::stream sets this itself).
   bool stream = false;
+  // You need the answer's JSON text (Response::body_text), not its tree: a
+  // gateway passing answers on. A non-streamed answer that came as text
+  // (an OpenAI-format provider, or a cache hit) is then checked and its
+  // usage read without parsing it into Response::body, which stays null;
+  // any other answer (a stream, a translated Anthropic one) fills `body` as
+  // usual. So: use body_text when it is not empty, else body.
+  bool answer_as_text = false;
 
   CacheControl cache;
 

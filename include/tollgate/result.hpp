@@ -101,11 +101,13 @@ struct Usage {
 // invariant assertion, hence the NOLINT.)
 struct Response {  // NOLINT(bugprone-exception-escape)
   std::string request_id;  // for Engine::record_quality
-  nlohmann::json body;     // an OpenAI "chat.completion" object, whatever the provider
+  // An OpenAI "chat.completion" object, whatever the provider. Null when
+  // the request asked for answer_as_text and body_text holds the answer.
+  nlohmann::json body;
   // `body` as JSON text, byte for byte what the provider sent, when it sent
   // that object as it is (a non-streamed answer from an OpenAI-format
-  // provider, or a cache hit of one); empty otherwise. A gateway answering
-  // in the OpenAI format can write it out instead of body.dump().
+  // provider, or a cache hit); empty otherwise. A gateway answering in the
+  // OpenAI format can write it out instead of body.dump().
   std::string body_text;
   std::string route, provider, model;
   std::string finish_reason;  // "stop", "length", "tool_calls", ...

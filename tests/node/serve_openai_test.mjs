@@ -87,7 +87,9 @@ let mock;
 let gw;
 before(async () => {
   mock = await startMock();
-  gw = await startGateway(mock.url, 'main');
+  // One I/O thread, as the benchmark runs it (no strands: adapters/serial_executor.hpp);
+  // the other gateways here run the default two.
+  gw = await startGateway(mock.url, 'main', keysPath, ['--threads', '1']);
 });
 after(async () => {
   if (gw) assert.equal((await stop(gw)).code, 0, gw.stderr());
