@@ -1,4 +1,4 @@
-// A SAX pass over a chat.completion answer: it keeps a stack of the
+// A SAX pass (adapters/json_reader.hpp) over a chat.completion answer: it keeps a stack of the
 // containers it is inside, each labelled with the one role (if any) it plays
 // for usage or the first choice, and records scalars by the role of their
 // container and their key. Duplicate keys resolve as nlohmann's DOM parser
@@ -9,15 +9,12 @@
 #include <cstdint>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "adapters/json_reader.hpp"
 #include "adapters/wire_format.hpp"
 
 namespace tollgate::adapters {
 
 namespace {
-
-using nlohmann::json;
 
 // What a container is to the scan.
 enum class Role : uint8_t {
@@ -47,28 +44,24 @@ class CompletionScan {
     return facts;
   }
 
-  // nlohmann's SAX interface.
+  // read_json's handler.
   bool null() { return scalar(); }
   bool boolean(bool /*value*/) { return scalar(); }
-  bool number_integer(json::number_integer_t n) { return count(bounded_token_count(n)); }
-  bool number_unsigned(json::number_unsigned_t n) { return count(bounded_token_count(n)); }
-  bool number_float(json::number_float_t /*value*/, const json::string_t& /*text*/) { return scalar(); }
-  bool string(json::string_t& s) {
+  bool number_integer(int64_t n) { return count(bounded_token_count(n)); }
+  bool number_unsigned(uint64_t n) { return count(bounded_token_count(n)); }
+  bool number_float(double /*value*/) { return scalar(); }
+  bool string(std::string_view s) {
     if (field_ == Field::finish_reason) finish_reason_ = s;
     return scalar();
   }
-  bool binary(json::binary_t& /*value*/) { return scalar(); }
-  bool start_object(std::size_t /*size*/) { return open(/*object=*/true); }
-  bool start_array(std::size_t /*size*/) { return open(/*object=*/false); }
+  bool start_object() { return open(/*object=*/true); }
+  bool start_array() { return open(/*object=*/false); }
   bool end_object() { return close(); }
   bool end_array() { return close(); }
-  bool parse_error(std::size_t /*at*/, const std::string& /*token*/, const nlohmann::detail::exception& /*e*/) {
-    return false;
-  }
 
   // A member's name: says what the value after it is to the scan, and
   // forgets what an earlier member of the same name said (the last wins).
-  bool key(json::string_t& name) {
+  bool key(std::string_view name) {
     field_ = Field::none;
     next_ = Role::other;
     switch (stack_.back().role) {
@@ -194,7 +187,7 @@ class CompletionScan {
 
 std::optional<AnswerFacts> scan_completion(std::string_view body) {
   CompletionScan scan;
-  if (!json::sax_parse(body, &scan)) return std::nullopt;
+  if (!read_json(body, scan)) return std::nullopt;
   return scan.result();
 }
 

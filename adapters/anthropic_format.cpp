@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 
+#include "adapters/json_parse.hpp"
 #include "adapters/wire_format.hpp"
 
 namespace tollgate::adapters {
@@ -98,7 +99,7 @@ Expected<json> assistant_message(const json& m) {
   if (auto calls = m.find("tool_calls"); calls != m.end() && calls->is_array()) {
     for (const auto& call : *calls) {
       const json& fn = field(call, "function");
-      json input = json::parse(string_at(fn, "arguments", "{}"), nullptr, false);
+      json input = parse_json(string_at(fn, "arguments", "{}"));
       if (input.is_discarded() || !input.is_object()) return bad("tool call arguments are not a JSON object");
       blocks.push_back({{"type", "tool_use"},
                         {"id", string_at(call, "id")},
@@ -172,7 +173,7 @@ class AnthropicStream final : public StreamDecoder {
   std::variant<Step, Failure> on_event(std::string_view event, std::string_view data,
                                        std::vector<json>& out) override {
     if (event == "ping") return Step::more;
-    json e = json::parse(data, nullptr, false);
+    json e = parse_json(data);
     if (e.is_discarded() || !e.is_object()) {
       Failure f;
       f.kind = FailureKind::malformed;
@@ -349,7 +350,7 @@ class AnthropicFormat final : public WireFormat {
   }
 
   std::variant<json, Failure> decode(std::string_view body) const override {
-    json m = json::parse(body, nullptr, false);
+    json m = parse_json(body);
     if (m.is_discarded() || !m.is_object() || !m.contains("content") || !m["content"].is_array()) {
       Failure f;
       f.kind = FailureKind::malformed;
@@ -398,7 +399,7 @@ class AnthropicFormat final : public WireFormat {
 
   Failure classify(int status, std::string_view body,
                    std::optional<std::chrono::milliseconds> retry_after) const override {
-    json j = json::parse(body, nullptr, false);
+    json j = parse_json(body);
     Failure f = error_failure(status, j.is_discarded() ? json() : j, retry_after);
     if (f.message.starts_with("HTTP ") && !body.empty()) f.message += ": " + quote_body(body);
     return f;

@@ -2,6 +2,8 @@
 // (compatible mode), GLM, Kimi, aggregators, vLLM and Ollama all speak.
 // Requests pass through unchanged except model, stream and
 // stream_options.include_usage (so a streamed answer still reports usage).
+#include "adapters/json_parse.hpp"
+#include "adapters/json_write.hpp"
 #include "adapters/wire_format.hpp"
 
 #include <algorithm>
@@ -33,7 +35,7 @@ class OpenAiStream final : public StreamDecoder {
   std::variant<Step, Failure> on_event(std::string_view, std::string_view data,
                                        std::vector<json>& out) override {
     if (data == "[DONE]") return Step::done;
-    json chunk = json::parse(data, nullptr, false);
+    json chunk = parse_json(data);
     if (chunk.is_discarded() || !chunk.is_object()) {
       Failure f;
       f.kind = FailureKind::malformed;
@@ -61,27 +63,28 @@ class OpenAiFormat final : public WireFormat {
     }
     // Written field by field so the caller's body is never copied.
     std::string out = "{\"model\":";
-    out += json(model).dump();
+    JsonWriter writer(out);
+    writer.string(model);
     if (stream) {
       json options = json::object();
       if (auto so = body.find("stream_options"); so != body.end() && so->is_object()) options = *so;
       options["include_usage"] = true;
       out += ",\"stream\":true,\"stream_options\":";
-      out += options.dump();
+      writer.value(options);
     }
-    for (const auto& [key, value] : body.items()) {
+    for (const auto& [key, value] : body.get_ref<const json::object_t&>()) {
       if (key == "model" || key == "stream" || key == "stream_options") continue;
       out += ',';
-      out += json(key).dump();
+      writer.string(key);
       out += ':';
-      out += value.dump();
+      writer.value(value);
     }
     out += '}';
     return out;
   }
 
   std::variant<json, Failure> decode(std::string_view body) const override {
-    json j = json::parse(body, nullptr, false);
+    json j = parse_json(body);
     if (j.is_discarded() || !j.is_object()) {
       Failure f;
       f.kind = FailureKind::malformed;
@@ -113,7 +116,7 @@ class OpenAiFormat final : public WireFormat {
 
   Failure classify(int status, std::string_view body,
                    std::optional<std::chrono::milliseconds> retry_after) const override {
-    json j = json::parse(body, nullptr, false);
+    json j = parse_json(body);
     auto [message, code] = j.is_object() ? error_fields(j) : std::pair<std::string, std::string>{};
     if (message.empty() && !body.empty()) message = quote_body(body);
     return classify_status(status, std::move(message), code, retry_after);

@@ -18,6 +18,10 @@
 #   ENGINE_THREADS   give serve's engine threads of its own (--engine-threads)
 #   BUSY_POLL_US     also measure a second serve with --busy-poll-us this value
 #                    (default 1000; 0 skips it)
+#   NGINX            nginx binary for a reference run: nginx as a plain reverse
+#                    proxy (no keys, policy, ledger or JSON) in front of the
+#                    same mock, on the gateway's CPU (default: nginx on PATH;
+#                    empty or missing skips it; Debian package nginx-light)
 #   CPU_WRK CPU_MOCK CPU_GATEWAY   taskset CPU lists (default 0, 0 and 1: wrk
 #                    and the mock, the world outside the gateway, share CPU 0;
 #                    the gateway under test, tollgate serve or Portkey, has CPU 1
@@ -36,6 +40,7 @@ MOCK_THREADS=${MOCK_THREADS:-1}
 SERVE_THREADS=${SERVE_THREADS:-1}
 ENGINE_THREADS=${ENGINE_THREADS:-}
 BUSY_POLL_US=${BUSY_POLL_US:-1000}
+NGINX=${NGINX-$(command -v nginx || true)}
 CPU_WRK=${CPU_WRK-0}
 CPU_MOCK=${CPU_MOCK-0}
 CPU_GATEWAY=${CPU_GATEWAY-1}
@@ -137,6 +142,45 @@ if ((BUSY_POLL_US > 0)); then
   POLL_URL=$SERVED_URL
 fi
 
+# The reference: nginx proxying to the mock over kept-alive connections,
+# one worker on the gateway's CPU, no access log. It does only what every
+# gateway must (two HTTP hops, two sockets' kernel work), so its figures are
+# the floor this machine sets under any gateway in this placement.
+if [[ -n $NGINX ]]; then
+  NGINX_PORT=$(free_port)
+  mkdir -p "$WORK/nginx"
+  cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+master_process off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  upstream mock { server 127.0.0.1:$MOCK_PORT; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://mock;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+EOF
+  "${ON_GATEWAY[@]}" "$NGINX" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx.out" 2>"$WORK/nginx.err" &
+  NGINX_PID=$!
+  PIDS+=("$NGINX_PID")
+  NGINX_URL=http://127.0.0.1:$NGINX_PORT
+  wait_for "nginx to listen (see $WORK/nginx.err, $WORK/nginx/error.log)" 20 curl -s -o /dev/null "$NGINX_URL/"
+fi
+
 PORTKEY_PORT=$(free_port)
 PORTKEY_CMD=(node "$PORTKEY_DIR/node_modules/@portkey-ai/gateway/build/start-server.js" "--port=$PORTKEY_PORT" --headless)
 NODE_ENV=production "${ON_GATEWAY[@]}" "${PORTKEY_CMD[@]}" >"$WORK/portkey.out" 2>"$WORK/portkey.err" &
@@ -162,6 +206,7 @@ check_path() {  # check_path NAME URL [HEADER...]
 check_path direct "$MOCK_URL"
 check_path "tollgate serve" "$SERVE_URL/v1"
 ((BUSY_POLL_US > 0)) && check_path "tollgate serve --busy-poll-us" "$POLL_URL/v1"
+[[ -n $NGINX ]] && check_path nginx "$NGINX_URL/v1"
 check_path Portkey "$PORTKEY_URL/v1" "x-portkey-provider: openai" "x-portkey-custom-host: $MOCK_URL"
 
 # --- load -----------------------------------------------------------------
@@ -200,6 +245,7 @@ for conns in 1 32; do
   [[ $conns == 32 ]] && SERVE_HWM_KB=$(hwm_kb "$SERVE_PID")
   ((BUSY_POLL_US > 0)) && run_wrk poll "$conns" "$POLL_URL/v1"
   run_wrk portkey "$conns" "$PORTKEY_URL/v1" "$PORTKEY_HEADERS"
+  [[ -n $NGINX ]] && run_wrk nginx "$conns" "$NGINX_URL/v1"
   [[ $conns == 32 ]] && PORTKEY_HWM_KB=$(hwm_kb "$PORTKEY_PID")
 done
 # One connection again with serve moved onto the CPU of wrk and the mock:
@@ -213,6 +259,11 @@ if [[ -n $CPU_WRK && -n $CPU_GATEWAY && $CPU_WRK == "$CPU_MOCK" ]]; then
   run_wrk direct1cpu 1 "$MOCK_URL"
   run_wrk serve1cpu 1 "$SERVE_URL/v1"
   taskset -apc "$CPU_GATEWAY" "$SERVE_PID" >/dev/null
+  if [[ -n $NGINX ]]; then
+    taskset -apc "$ONE_CPU" "$NGINX_PID" >/dev/null
+    run_wrk nginx1cpu 1 "$NGINX_URL/v1"
+    taskset -apc "$CPU_GATEWAY" "$NGINX_PID" >/dev/null
+  fi
 fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -233,6 +284,13 @@ if ((BUSY_POLL_US > 0)); then
   POLL_TARGETS="| added p50 at 1 conn ≤ 50 µs, --busy-poll-us $BUSY_POLL_US | ${add50_poll} µs | $(verdict "$add50_poll <= 50") |"$'\n'
   POLL_TARGETS+="| added p99 at 1 conn ≤ 500 µs, --busy-poll-us $BUSY_POLL_US | ${add99_poll} µs | $(verdict "$add99_poll <= 500") |"$'\n'
 fi
+NGINX_ROW_1= NGINX_ROW_32= NGINX_LINE=
+if [[ -n $NGINX ]]; then
+  NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's|.*nginx/||')
+  NGINX_ROW_1="| reference: nginx $NGINX_VERSION plain proxy | 1 | ${R_nginx_1_p50} µs | ${R_nginx_1_p99} µs | $(calc '%.0f' "$R_nginx_1_rps") |"$'\n'
+  NGINX_ROW_32="| reference: nginx $NGINX_VERSION plain proxy | 32 | ${R_nginx_32_p50} µs | ${R_nginx_32_p99} µs | $(calc '%.0f' "$R_nginx_32_rps") |"$'\n'
+  NGINX_LINE="Reference, nginx as a plain reverse proxy on the gateway's CPU: added p50 $((R_nginx_1_p50 - R_direct_1_p50)) µs, p99 $((R_nginx_1_p99 - R_direct_1_p99)) µs; at 32 connections $(calc '%.2f' "$R_nginx_32_rps / $R_direct_32_rps") × direct; tollgate serve does $(calc '%.2f' "$R_serve_32_rps / $R_nginx_32_rps") × nginx's throughput."$'\n'
+fi
 ratio_direct=$(calc '%.2f' "$R_serve_32_rps / $R_direct_32_rps")
 ratio_portkey=$(calc '%.1f' "$R_serve_32_rps / $R_portkey_32_rps")
 rss_mb=$(calc '%.1f' "$SERVE_HWM_KB / 1024")
@@ -244,14 +302,15 @@ cat <<EOF
 |---|---:|---:|---:|---:|
 | mock direct | 1 | ${R_direct_1_p50} µs | ${R_direct_1_p99} µs | $(calc '%.0f' "$R_direct_1_rps") |
 | via tollgate serve | 1 | ${R_serve_1_p50} µs | ${R_serve_1_p99} µs | $(calc '%.0f' "$R_serve_1_rps") |
-${POLL_ROW_1}| via Portkey $PORTKEY_VERSION | 1 | ${R_portkey_1_p50} µs | ${R_portkey_1_p99} µs | $(calc '%.0f' "$R_portkey_1_rps") |
+${POLL_ROW_1}${NGINX_ROW_1}| via Portkey $PORTKEY_VERSION | 1 | ${R_portkey_1_p50} µs | ${R_portkey_1_p99} µs | $(calc '%.0f' "$R_portkey_1_rps") |
 | mock direct | 32 | ${R_direct_32_p50} µs | ${R_direct_32_p99} µs | $(calc '%.0f' "$R_direct_32_rps") |
 | via tollgate serve | 32 | ${R_serve_32_p50} µs | ${R_serve_32_p99} µs | $(calc '%.0f' "$R_serve_32_rps") |
-${POLL_ROW_32}| via Portkey $PORTKEY_VERSION | 32 | ${R_portkey_32_p50} µs | ${R_portkey_32_p99} µs | $(calc '%.0f' "$R_portkey_32_rps") |
+${POLL_ROW_32}${NGINX_ROW_32}| via Portkey $PORTKEY_VERSION | 32 | ${R_portkey_32_p50} µs | ${R_portkey_32_p99} µs | $(calc '%.0f' "$R_portkey_32_rps") |
 
 Added latency at 1 connection (gateway minus direct): tollgate serve p50 ${add50_serve} µs, p99 ${add99_serve} µs; Portkey p50 ${add50_pk} µs, p99 ${add99_pk} µs.
-${POLL_LINE}$(if [[ -n $ONE_CPU ]]; then
+${POLL_LINE}${NGINX_LINE}$(if [[ -n $ONE_CPU ]]; then
   echo "One connection with serve, wrk and the mock all on CPU $ONE_CPU: direct p50 ${R_direct1cpu_1_p50} µs p99 ${R_direct1cpu_1_p99} µs; via serve p50 ${R_serve1cpu_1_p50} µs p99 ${R_serve1cpu_1_p99} µs; added p50 $((R_serve1cpu_1_p50 - R_direct1cpu_1_p50)) µs, p99 $((R_serve1cpu_1_p99 - R_direct1cpu_1_p99)) µs."
+  [[ -n $NGINX ]] && echo "The same for the nginx reference: p50 ${R_nginx1cpu_1_p50} µs p99 ${R_nginx1cpu_1_p99} µs; added p50 $((R_nginx1cpu_1_p50 - R_direct1cpu_1_p50)) µs, p99 $((R_nginx1cpu_1_p99 - R_direct1cpu_1_p99)) µs."
 fi)
 Peak RSS (VmHWM) after the 32-connection run: tollgate serve ${rss_mb} MB, Portkey ${pk_rss_mb} MB.
 

@@ -1,6 +1,7 @@
 // One dispatch is an Operation that walks the targets: each step (start an
 // attempt, judge its outcome, wait out a backoff) runs on the operation's
 // strand, one after another, so its state needs no lock.
+#include "adapters/json_parse.hpp"
 #include "engine/dispatch.hpp"
 
 #include <future>
@@ -185,7 +186,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
     a.usage.input_tokens = request_.input_tokens;
     // An answer kept as text alone (AnswerForm::text) is parsed for this rare case.
     const nlohmann::json parsed = a.body.is_null() && !a.body_text.empty()
-                                      ? nlohmann::json::parse(a.body_text, nullptr, false)
+                                      ? adapters::parse_json(a.body_text)
                                       : nlohmann::json();
     a.usage.output_tokens =
         engine::estimate_text_tokens(adapters::answer_text(parsed.is_null() ? a.body : parsed));

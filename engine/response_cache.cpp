@@ -1,3 +1,4 @@
+#include "adapters/json_parse.hpp"
 #include "engine/response_cache.hpp"
 
 #include <bit>
@@ -34,7 +35,7 @@ std::optional<Response> hit_response(const CachedResponse& cached, std::string r
   if (body_as_text) {
     if (!adapters::scan_completion(cached.body)) return std::nullopt;
   } else {
-    r.body = nlohmann::json::parse(cached.body, nullptr, /*allow_exceptions=*/false);
+    r.body = adapters::parse_json(cached.body);
     if (r.body.is_discarded() || !r.body.is_object()) return std::nullopt;
   }
   r.body_text = cached.body;  // the text it was parsed from: the provider's, or body's dump

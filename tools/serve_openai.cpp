@@ -1,3 +1,4 @@
+#include "adapters/json_parse.hpp"
 #include "tools/serve_openai.hpp"
 
 #include <algorithm>
@@ -90,7 +91,7 @@ Result<Request> chat_request(const adapters::HttpRequest& http, const KeyInfo& k
   // recursively, and a body of 1 MB of '[' would overflow their stack.
   if (engine::text_nested_deeper_than(http.body, engine::kMaxBodyDepth))
     return bad("The JSON body of your request is nested more than " + std::to_string(engine::kMaxBodyDepth) + " levels deep.");
-  r.body = nlohmann::json::parse(http.body, nullptr, false);
+  r.body = adapters::parse_json(http.body);
   if (r.body.is_discarded()) return bad("We could not parse the JSON body of your request: it is not valid JSON.");
   if (!r.body.is_object()) return bad("The request body must be a JSON object.");
   const auto messages = r.body.find("messages");
@@ -141,7 +142,7 @@ Result<QualityScore> quality_request(const adapters::HttpRequest& http) {
   constexpr std::size_t kMaxSource = 64;
   if (engine::text_nested_deeper_than(http.body, engine::kMaxBodyDepth))
     return bad("The JSON body of your request is nested too deeply.");
-  const auto body = nlohmann::json::parse(http.body, nullptr, false);
+  const auto body = adapters::parse_json(http.body);
   if (body.is_discarded() || !body.is_object())
     return bad(R"(Send a JSON object: {"request_id": "...", "score": 0.9, "source": "thumbs"}.)");
   QualityScore q;
