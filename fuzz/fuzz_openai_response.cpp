@@ -8,6 +8,7 @@
 #include "adapters/answer_scan.hpp"
 #include "adapters/json_parse.hpp"
 #include "adapters/json_write.hpp"
+#include "engine/json_depth.hpp"
 #include "fuzz/response_driver.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
@@ -17,7 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   const auto ours = tollgate::adapters::parse_json(bytes);
   const auto theirs = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   FUZZ_CHECK(ours.is_discarded() == theirs.is_discarded());
-  if (!ours.is_discarded()) {
+  // The trees are compared with nlohmann's recursive dump(): only where
+  // that cannot run out of stack under ASan.
+  if (!ours.is_discarded() && !tollgate::engine::text_nested_deeper_than(bytes, 256)) {
     FUZZ_CHECK(ours == theirs && ours.dump() == theirs.dump());
     std::string written;
     tollgate::adapters::JsonWriter(written).value(ours);
