@@ -16,8 +16,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
-#include "adapters/mock_server.hpp"
-#include "adapters/provider.hpp"
+#include "mock/mock_server.hpp"
+#include "adapters/providers/provider.hpp"
 
 namespace {
 

@@ -12,8 +12,8 @@
 
 #include <benchmark/benchmark.h>
 
-#include "engine/cache_key.hpp"
-#include "engine/response_cache.hpp"
+#include "engine/cache/cache_key.hpp"
+#include "engine/cache/response_cache.hpp"
 
 // Live heap bytes, as the allocator rounds them (malloc_usable_size): what
 // the process really holds, short of malloc's 8-byte chunk headers.

@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <string>
 
-#include "engine/ledger.hpp"
-#include "engine/spend_gate.hpp"
+#include "engine/ledger/ledger.hpp"
+#include "engine/budget/spend_gate.hpp"
 
 using namespace tollgate;
 using namespace tollgate::engine;

@@ -10,7 +10,7 @@
 
 #include <lua.hpp>
 
-#include "adapters/http_field.hpp"
+#include "adapters/http/http_field.hpp"
 #include "dsl/spec_reader.hpp"
 
 namespace tollgate::dsl {

@@ -1,5 +1,5 @@
 // tollgate::Cancellation over the adapters' cancel signal.
-#include "adapters/cancel.hpp"
+#include "adapters/http/cancel.hpp"
 #include "engine/request_op.hpp"
 
 namespace tollgate {

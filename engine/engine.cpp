@@ -4,7 +4,7 @@
 #include <future>
 #include <thread>
 
-#include "engine/live_signals.hpp"
+#include "engine/signals/live_signals.hpp"
 #include "engine/request_op.hpp"
 #include "engine/wall_clock.hpp"
 #include "tollgate/async.hpp"

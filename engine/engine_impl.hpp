@@ -12,19 +12,19 @@
 #include <memory>
 #include <mutex>
 
-#include "engine/cache_key.hpp"
-#include "engine/cache_store.hpp"
-#include "engine/circuit_breaker.hpp"
-#include "engine/dispatch.hpp"
+#include "engine/cache/cache_key.hpp"
+#include "engine/cache/cache_store.hpp"
+#include "engine/dispatch/circuit_breaker.hpp"
+#include "engine/dispatch/dispatch.hpp"
 #include "engine/io_runtime.hpp"
-#include "engine/ledger.hpp"
-#include "engine/policy_set.hpp"
-#include "engine/provider_registry.hpp"
-#include "engine/response_cache.hpp"
-#include "engine/router.hpp"
-#include "engine/signals.hpp"
-#include "engine/single_flight.hpp"
-#include "engine/spend_gate.hpp"
+#include "engine/ledger/ledger.hpp"
+#include "engine/routing/policy_set.hpp"
+#include "engine/dispatch/provider_registry.hpp"
+#include "engine/cache/response_cache.hpp"
+#include "engine/routing/router.hpp"
+#include "engine/signals/signals.hpp"
+#include "engine/cache/single_flight.hpp"
+#include "engine/budget/spend_gate.hpp"
 #include "tollgate/engine.hpp"
 
 namespace tollgate::engine {

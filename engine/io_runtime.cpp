@@ -3,7 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "adapters/serial_executor.hpp"
+#include "adapters/http/serial_executor.hpp"
 
 namespace tollgate::engine {
 

@@ -8,9 +8,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "engine/cache_replay.hpp"
-#include "engine/ledger_row.hpp"
-#include "engine/spend_cost.hpp"
+#include "engine/cache/cache_replay.hpp"
+#include "engine/ledger/ledger_row.hpp"
+#include "engine/budget/spend_cost.hpp"
 #include "engine/stream_options.hpp"
 
 namespace tollgate::engine {

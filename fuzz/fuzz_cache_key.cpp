@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/cache_key.hpp"
+#include "engine/cache/cache_key.hpp"
 #include "fuzz/fuzz_check.hpp"
 
 using nlohmann::json;

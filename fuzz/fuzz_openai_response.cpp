@@ -2,12 +2,12 @@
 // Specific invariants: a decoded answer is the provider's JSON unchanged,
 // and reading usage and finish reason straight off the bytes (the scan a
 // gateway uses instead of decoding) agrees with reading them off the tree;
-// and our JSON reader (adapters/json_reader.hpp, under the scan and
+// and our JSON reader (adapters/json/json_reader.hpp, under the scan and
 // parse_json) accepts exactly the texts nlohmann::json::parse() accepts, and
 // parse_json builds the same tree; JsonWriter writes what dump() writes.
-#include "adapters/answer_scan.hpp"
-#include "adapters/json_parse.hpp"
-#include "adapters/json_write.hpp"
+#include "adapters/providers/answer_scan.hpp"
+#include "adapters/json/json_parse.hpp"
+#include "adapters/json/json_write.hpp"
 #include "engine/json_depth.hpp"
 #include "fuzz/response_driver.hpp"
 

@@ -13,12 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/wire_format.hpp"
-#include "engine/cache_key.hpp"
+#include "adapters/providers/wire_format.hpp"
+#include "engine/cache/cache_key.hpp"
 #include "engine/stream_options.hpp"
-#include "engine/tokens.hpp"
+#include "engine/routing/tokens.hpp"
 #include "fuzz/fuzz_check.hpp"
-#include "tools/serve_openai.hpp"
+#include "server/serve_openai.hpp"
 
 using nlohmann::json;
 namespace adapters = tollgate::adapters;

@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "adapters/sse.hpp"
+#include "adapters/http/sse.hpp"
 #include "fuzz/fuzz_check.hpp"
 
 using tollgate::adapters::SseParser;

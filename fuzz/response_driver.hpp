@@ -12,9 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/completion_assembler.hpp"
-#include "adapters/sse.hpp"
-#include "adapters/wire_format.hpp"
+#include "adapters/providers/completion_assembler.hpp"
+#include "adapters/http/sse.hpp"
+#include "adapters/providers/wire_format.hpp"
 #include "fuzz/fuzz_check.hpp"
 
 namespace tollgate::fuzz {

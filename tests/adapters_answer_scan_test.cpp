@@ -1,12 +1,12 @@
 // Reading usage and finish reason straight off an answer's bytes
-// (adapters/answer_scan.hpp) gives what decoding the answer and reading its
+// (adapters/providers/answer_scan.hpp) gives what decoding the answer and reading its
 // tree gives, for plain answers and for the odd shapes providers send; and
 // the provider hands back only the bytes when asked for AnswerForm::text.
 #include <string>
 #include <vector>
 
-#include "adapters/answer_scan.hpp"
-#include "adapters/wire_format.hpp"
+#include "adapters/providers/answer_scan.hpp"
+#include "adapters/providers/wire_format.hpp"
 #include "tests/adapters_support.hpp"
 
 using namespace tollgate;

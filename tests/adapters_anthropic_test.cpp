@@ -1,6 +1,6 @@
 // The Anthropic Messages adapter: requests translated from the OpenAI
 // shape, answers and stream events translated back, errors classified.
-#include "adapters/wire_format.hpp"
+#include "adapters/providers/wire_format.hpp"
 #include "tests/adapters_support.hpp"
 
 using namespace tollgate;

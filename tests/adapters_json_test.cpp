@@ -1,19 +1,19 @@
-// Our JSON reader (adapters/json_reader.hpp, behind the answer scan and
+// Our JSON reader (adapters/json/json_reader.hpp, behind the answer scan and
 // parse_json) accepts exactly what nlohmann::json::parse() accepts, and
 // parse_json builds the same tree,
 // rule by rule: byte-order mark, whitespace, literals, numbers at the edges
 // of int64/uint64/double, escapes and surrogates, UTF-8 well-formedness,
 // nesting, duplicate keys and what may follow the value. And JsonWriter
-// (adapters/json_write.hpp) writes byte for byte what dump() writes.
+// (adapters/json/json_write.hpp) writes byte for byte what dump() writes.
 #include <catch2/catch.hpp>
 
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/json_parse.hpp"
-#include "adapters/json_reader.hpp"
-#include "adapters/json_write.hpp"
+#include "adapters/json/json_parse.hpp"
+#include "adapters/json/json_reader.hpp"
+#include "adapters/json/json_write.hpp"
 
 namespace {
 

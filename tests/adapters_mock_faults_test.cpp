@@ -5,7 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "adapters/mock_script.hpp"
+#include "mock/mock_script.hpp"
 
 using namespace tollgate::adapters;
 

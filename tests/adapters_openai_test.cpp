@@ -1,6 +1,6 @@
 // The OpenAI-compatible adapter against the mock on loopback: answers,
 // streams, tool calls, and how each provider failure is classified.
-#include "adapters/wire_format.hpp"
+#include "adapters/providers/wire_format.hpp"
 #include "tests/adapters_support.hpp"
 
 using namespace tollgate;

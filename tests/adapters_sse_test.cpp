@@ -1,8 +1,8 @@
 // The SSE parser and the stream assembler, fed in every possible split.
 #include <catch2/catch.hpp>
 
-#include "adapters/completion_assembler.hpp"
-#include "adapters/sse.hpp"
+#include "adapters/providers/completion_assembler.hpp"
+#include "adapters/http/sse.hpp"
 
 using tollgate::adapters::CompletionAssembler;
 using tollgate::adapters::SseParser;

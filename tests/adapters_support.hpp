@@ -16,9 +16,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "adapters/mock_server.hpp"
-#include "adapters/provider.hpp"
-#include "adapters/serial_executor.hpp"
+#include "mock/mock_server.hpp"
+#include "adapters/providers/provider.hpp"
+#include "adapters/http/serial_executor.hpp"
 #include "test_support.hpp"
 
 namespace tollgate::test {

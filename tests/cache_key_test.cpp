@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/cache_key.hpp"
+#include "engine/cache/cache_key.hpp"
 
 using namespace tollgate::engine;
 using nlohmann::json;

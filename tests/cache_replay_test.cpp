@@ -2,8 +2,8 @@
 // the same message.
 #include <catch2/catch.hpp>
 
-#include "adapters/completion_assembler.hpp"
-#include "engine/cache_replay.hpp"
+#include "adapters/providers/completion_assembler.hpp"
+#include "engine/cache/cache_replay.hpp"
 
 using namespace tollgate::engine;
 using nlohmann::json;

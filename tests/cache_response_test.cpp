@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/response_cache.hpp"
+#include "engine/cache/response_cache.hpp"
 
 using namespace tollgate;
 using namespace tollgate::engine;

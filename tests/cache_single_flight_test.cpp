@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/response_cache.hpp"
-#include "engine/single_flight.hpp"
+#include "engine/cache/response_cache.hpp"
+#include "engine/cache/single_flight.hpp"
 
 using namespace tollgate;
 using namespace tollgate::engine;

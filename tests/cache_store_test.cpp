@@ -4,9 +4,9 @@
 
 #include <atomic>
 
-#include "engine/cache_store.hpp"
-#include "engine/ledger.hpp"
-#include "engine/ledger_sqlite.hpp"
+#include "engine/cache/cache_store.hpp"
+#include "engine/ledger/ledger.hpp"
+#include "engine/ledger/ledger_sqlite.hpp"
 #include "test_support.hpp"
 
 using namespace tollgate;

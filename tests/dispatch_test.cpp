@@ -3,7 +3,7 @@
 // cancellation, and the attempt records each produces.
 #include <atomic>
 
-#include "engine/dispatch.hpp"
+#include "engine/dispatch/dispatch.hpp"
 #include "tests/adapters_support.hpp"
 
 using namespace tollgate;

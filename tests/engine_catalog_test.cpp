@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "engine/catalog.hpp"
+#include "engine/routing/catalog.hpp"
 #include "test_support.hpp"
 
 using namespace tollgate;

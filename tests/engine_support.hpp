@@ -7,7 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine/engine_impl.hpp"
-#include "engine/static_signals.hpp"
+#include "engine/signals/static_signals.hpp"
 #include "test_support.hpp"
 
 namespace tollgate::testing {

@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "engine/tokens.hpp"
+#include "engine/routing/tokens.hpp"
 
 using tollgate::engine::estimate_request_tokens;
 using tollgate::engine::estimate_text_tokens;

@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/ledger.hpp"
+#include "engine/ledger/ledger.hpp"
 #include "ledger_test_util.hpp"
 #include "test_support.hpp"
 

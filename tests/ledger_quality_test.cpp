@@ -6,8 +6,8 @@
 #include <atomic>
 #include <thread>
 
-#include "engine/quality.hpp"
-#include "engine/spend_cost.hpp"
+#include "engine/signals/quality.hpp"
+#include "engine/budget/spend_cost.hpp"
 
 using namespace tollgate;
 using namespace tollgate::engine;

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/ledger.hpp"
-#include "engine/report.hpp"
+#include "engine/ledger/ledger.hpp"
+#include "engine/ledger/report.hpp"
 #include "ledger_test_util.hpp"
 
 using namespace tollgate;

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "engine/ledger.hpp"
-#include "engine/spend_gate.hpp"
+#include "engine/ledger/ledger.hpp"
+#include "engine/budget/spend_gate.hpp"
 #include "ledger_test_util.hpp"
 
 using namespace tollgate;

@@ -6,9 +6,9 @@
 #include <thread>
 #include <vector>
 
-#include "engine/ledger.hpp"
-#include "engine/ledger_schema.hpp"
-#include "engine/ledger_sqlite.hpp"
+#include "engine/ledger/ledger.hpp"
+#include "engine/ledger/ledger_schema.hpp"
+#include "engine/ledger/ledger_sqlite.hpp"
 #include "ledger_test_util.hpp"
 
 using namespace tollgate;

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "engine/ledger_row.hpp"
+#include "engine/ledger/ledger_row.hpp"
 #include "test_support.hpp"
 
 namespace tollgate::testing {

@@ -8,7 +8,7 @@
 
 #include <sstream>
 
-#include "engine/report.hpp"
+#include "engine/ledger/report.hpp"
 #include "request_support.hpp"
 #include "tollgate/async.hpp"
 

@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
 
-#include "adapters/mock_server.hpp"
+#include "mock/mock_server.hpp"
 #include "engine/engine_impl.hpp"
 #include "engine_support.hpp"
 

@@ -1,4 +1,4 @@
-// The gateway's HTTP transport (adapters/gateway_server.hpp): answers now or
+// The gateway's HTTP transport (server/gateway_server.hpp): answers now or
 // later from any thread, streams, its own error answers, bounds, a client
 // hanging up, and a graceful stop. All tagged [concurrency]: the TSan build
 // runs them (answers cross threads).
@@ -10,7 +10,7 @@
 #include <mutex>
 #include <thread>
 
-#include "adapters/gateway_server.hpp"
+#include "server/gateway_server.hpp"
 #include "tests/serve_support.hpp"
 #include "tests/test_support.hpp"
 

@@ -1,11 +1,11 @@
 # `tollgate serve`: the C++ tests need the tools' serve and simulate pieces,
 # and the official OpenAI client (npm) drives the gateway end to end.
 
-# tools/ builds one executable; its serve_*/simulate_* sources are compiled
-# into tests_serve too, so the Catch2 tests reach them without a library.
+# tools/ builds one executable; its simulate_* sources are compiled into
+# tests_serve too, so the Catch2 tests reach them without a library. Serve's
+# pieces come from tollgate_server.
 if(TARGET tests_serve)
-  file(GLOB _tg_serve_pieces CONFIGURE_DEPENDS
-       ${PROJECT_SOURCE_DIR}/tools/serve_*.cpp ${PROJECT_SOURCE_DIR}/tools/simulate_*.cpp)
+  file(GLOB _tg_serve_pieces CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tools/simulate_*.cpp)
   target_sources(tests_serve PRIVATE ${_tg_serve_pieces})
   target_link_libraries(tests_serve PRIVATE tollgate_dsl)
 endif()

@@ -6,11 +6,11 @@
 
 #include "engine/json_depth.hpp"
 #include "engine/stream_options.hpp"
-#include "tools/serve_errors.hpp"
-#include "tools/serve_keys.hpp"
-#include "tools/serve_metrics.hpp"
-#include "tools/serve_openai.hpp"
-#include "tools/serve_tags.hpp"
+#include "server/serve_errors.hpp"
+#include "server/serve_keys.hpp"
+#include "server/serve_metrics.hpp"
+#include "server/serve_openai.hpp"
+#include "server/serve_tags.hpp"
 
 using namespace tollgate;
 using namespace tollgate::tools;

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/policy_set.hpp"
-#include "engine/spend_cost.hpp"
+#include "engine/routing/policy_set.hpp"
+#include "engine/budget/spend_cost.hpp"
 #include "tools/simulate_report.hpp"
 #include "tools/simulate_run.hpp"
 #include "tools/simulate_traffic.hpp"

@@ -300,7 +300,7 @@ std::map<std::string, LedgerCounts> ledger_by_request(const std::string& path) {
 }
 
 // Heap in use outside SQLite. SQLite's page cache grows with the ledger up
-// to its configured size (engine/ledger.cpp sets 32 MiB): bounded, but far
+// to its configured size (engine/ledger/ledger.cpp sets 32 MiB): bounded, but far
 // above what a leak of a few hundred bytes a request adds in a soak, so it
 // is measured apart (sqlite3_memory_used) and left out.
 int64_t heap_in_use() {

@@ -2,7 +2,7 @@
 // report every problem as file:line: message.
 #include <iostream>
 
-#include "engine/policy_set.hpp"
+#include "engine/routing/policy_set.hpp"
 #include "tools/commands.hpp"
 
 namespace tollgate::tools {

@@ -15,9 +15,9 @@
 
 #include <unistd.h>
 
-#include "adapters/mock_server.hpp"
+#include "mock/mock_server.hpp"
 #include "engine/engine_impl.hpp"
-#include "engine/ledger.hpp"
+#include "engine/ledger/ledger.hpp"
 #include "engine/wall_clock.hpp"
 #include "tools/commands.hpp"
 #include "tools/demo_traffic.hpp"

@@ -1,7 +1,7 @@
-// tollgate report — the bill from the ledger (engine/report.cpp does the work).
+// tollgate report — the bill from the ledger (engine/ledger/report.cpp does the work).
 #include <iostream>
 
-#include "engine/report.hpp"
+#include "engine/ledger/report.hpp"
 #include "tools/commands.hpp"
 
 namespace tollgate::tools {

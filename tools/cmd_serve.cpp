@@ -1,5 +1,5 @@
 // tollgate serve — an OpenAI-compatible gateway in front of the engine
-// (tools/serve_app.hpp has the endpoints; adapters/gateway_server.hpp the
+// (server/serve_app.hpp has the endpoints; server/gateway_server.hpp the
 // HTTP transport).
 //
 // Signals: SIGTERM / SIGINT stop accepting, let requests in flight finish
@@ -18,15 +18,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "adapters/gateway_executor.hpp"
-#include "adapters/gateway_server.hpp"
+#include "server/gateway_executor.hpp"
+#include "server/gateway_server.hpp"
 #include "tollgate/async.hpp"
 #include "tollgate/engine.hpp"
 #include "tools/commands.hpp"
-#include "tools/serve_app.hpp"
-#include "tools/serve_errors.hpp"
-#include "tools/serve_keys.hpp"
-#include "tools/serve_log.hpp"
+#include "server/serve_app.hpp"
+#include "server/serve_errors.hpp"
+#include "server/serve_keys.hpp"
+#include "server/serve_log.hpp"
 
 namespace tollgate::tools {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/policy_set.hpp"
+#include "engine/routing/policy_set.hpp"
 #include "tools/commands.hpp"
 #include "tools/simulate_report.hpp"
 #include "tools/simulate_run.hpp"

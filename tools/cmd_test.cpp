@@ -4,7 +4,7 @@
 
 #include "dsl/policy_test_runner.hpp"
 #include "engine/engine_impl.hpp"
-#include "engine/static_signals.hpp"
+#include "engine/signals/static_signals.hpp"
 #include "tools/commands.hpp"
 
 namespace tollgate::tools {

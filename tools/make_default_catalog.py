@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds engine/default_catalog.json from ../shared/data/catalog.json.
+"""Builds engine/routing/default_catalog.json from ../shared/data/catalog.json.
 
 Run by a developer when the source figures change; the output is committed
 and compiled into the library. Prices are kept exactly as published (USD per
@@ -11,7 +11,7 @@ import json, pathlib, sys
 
 here = pathlib.Path(__file__).resolve().parent
 src = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here.parent.parent / "shared/data/catalog.json"
-dst = here.parent / "engine/default_catalog.json"
+dst = here.parent / "engine/routing/default_catalog.json"
 
 # Public endpoints of each vendor's API (OpenAI-compatible unless noted).
 # null: no public endpoint known to us; a policy's `provider` block must set it.

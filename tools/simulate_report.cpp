@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/spend_window.hpp"
+#include "engine/budget/spend_window.hpp"
 
 namespace tollgate::tools {
 namespace {

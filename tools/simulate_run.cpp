@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "engine/live_signals.hpp"
-#include "engine/router.hpp"
-#include "engine/spend_cost.hpp"
-#include "engine/spend_gate.hpp"
+#include "engine/signals/live_signals.hpp"
+#include "engine/routing/router.hpp"
+#include "engine/budget/spend_cost.hpp"
+#include "engine/budget/spend_gate.hpp"
 
 namespace tollgate::tools {
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/policy_set.hpp"
+#include "engine/routing/policy_set.hpp"
 #include "tollgate/money.hpp"
 #include "tools/simulate_traffic.hpp"
 

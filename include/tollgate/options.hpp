@@ -40,7 +40,7 @@ enum class Durability {
 
 struct Options {
   // Model catalog (JSON, see docs/catalog.md). Empty: the catalog built into
-  // the library (prices as published in 2026; see engine/default_catalog.json).
+  // the library (prices as published in 2026; see engine/routing/default_catalog.json).
   std::string catalog_path;
 
   // Policy files, or directories whose *.lua files (not *_test.lua) are

@@ -87,7 +87,7 @@ let mock;
 let gw;
 before(async () => {
   mock = await startMock();
-  // One I/O thread, as the benchmark runs it (no strands: adapters/serial_executor.hpp);
+  // One I/O thread, as the benchmark runs it (no strands: adapters/http/serial_executor.hpp);
   // the other gateways here run the default two.
   gw = await startGateway(mock.url, 'main', keysPath, ['--threads', '1']);
 });

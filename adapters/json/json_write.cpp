@@ -1,0 +1,62 @@
+#include "adapters/json/json_write.hpp"
+
+#include "adapters/json/json_reader.hpp"
+
+namespace tollgate::adapters {
+
+JsonWriter::JsonWriter(std::string& out)
+    : out_(out), serializer_(nlohmann::detail::output_adapter<char, std::string>(out), ' ') {}
+
+void JsonWriter::value(const nlohmann::json& v) {
+  serializer_.dump(v, /*pretty_print=*/false, /*ensure_ascii=*/false, /*indent_step=*/0);
+}
+
+void JsonWriter::string(std::string_view s) {
+  // nlohmann's escapes: the two-character ones, \u00xx for the other
+  // control characters, every other character as it is.
+  static constexpr char kHex[] = "0123456789abcdef";
+  const size_t start = out_.size();
+  out_ += '"';
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    // A run of characters that need no escape goes in as one append.
+    const unsigned char* run = p;
+    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') ++p;
+    if (p != run) out_.append(reinterpret_cast<const char*>(run), static_cast<size_t>(p - run));
+    if (p == end) break;
+    const unsigned char c = *p;
+    if (c >= 0x80) {
+      const size_t n = json_reader_detail::utf8_sequence(p, end);
+      if (n == 0) {  // not UTF-8: let nlohmann refuse it as dump() does
+        out_.resize(start);
+        value(nlohmann::json(s));
+        return;
+      }
+      out_.append(reinterpret_cast<const char*>(p), n);
+      p += n;
+      continue;
+    }
+    switch (c) {
+      case '"': out_ += "\\\""; break;
+      case '\\': out_ += "\\\\"; break;
+      case '\b': out_ += "\\b"; break;
+      case '\f': out_ += "\\f"; break;
+      case '\n': out_ += "\\n"; break;
+      case '\r': out_ += "\\r"; break;
+      case '\t': out_ += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out_ += "\\u00";
+          out_ += kHex[c >> 4];
+          out_ += kHex[c & 0xF];
+        } else {
+          out_ += static_cast<char>(c);
+        }
+    }
+    ++p;
+  }
+  out_ += '"';
+}
+
+}  // namespace tollgate::adapters
