@@ -1,24 +1,16 @@
 #include "server/serve_log.hpp"
 
-#include <chrono>
-#include <ctime>
+#include <cstdio>
 #include <memory>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/budget/spend_window.hpp"
+#include "engine/wall_clock.hpp"
+
 namespace tollgate::tools {
 
-std::string utc_now_ms() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
-  return buf;
-}
+std::string utc_now_ms() { return engine::utc_millisecond(engine::unix_now_ms()); }
 
 Result<std::unique_ptr<RequestLog>> RequestLog::open(const std::string& where) {
   if (where == "off") return std::unique_ptr<RequestLog>(new RequestLog(nullptr, false));

@@ -35,11 +35,15 @@ constexpr std::string_view kAnswer =
     R"("choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],)"
     R"("usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}})";
 
+const std::string kOkAnswer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(kAnswer.size()) + "\r\n\r\n" + std::string(kAnswer);
+
 // Accepts one connection, keeps the raw request (head and body) and answers
-// it with a fixed completion.
+// it with fixed bytes: by default, a completion.
 class RecordingServer {
  public:
-  RecordingServer() : acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+  explicit RecordingServer(std::string answer = kOkAnswer)
+      : answer_(std::move(answer)), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
     thread_ = std::thread([this] { serve(); });
   }
   ~RecordingServer() {
@@ -83,11 +87,10 @@ class RecordingServer {
       std::lock_guard lock(mu_);
       raw_ = raw;
     }
-    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
-                               std::to_string(kAnswer.size()) + "\r\n\r\n" + std::string(kAnswer);
-    asio::write(s, asio::buffer(answer), ec);
+    asio::write(s, asio::buffer(answer_), ec);
   }
 
+  const std::string answer_;
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
   std::atomic<bool> accepted_{false};
@@ -184,4 +187,26 @@ TEST_CASE("http client: headers and base URLs that would break a request are ref
   adapters::ProviderConfig spaced;
   spaced.base_url = "http://127.0.0.1:1/v1 HTTP/1.0";
   CHECK(refused(spaced).find("spaces and control characters") != std::string::npos);
+}
+
+TEST_CASE("http client: a Retry-After date is read on the UTC calendar, and one it lacks is no date") {
+  IoThreads io;
+  auto retry_after = [&](const std::string& date) {
+    const std::string body = R"({"error":{"message":"slow down","type":"rate_limit_error"}})";
+    RecordingServer server("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: " + date +
+                           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    adapters::ProviderConfig c;
+    c.name = "limited";
+    c.base_url = server.base_url();
+    const auto f = failed(call(*make(io.executor(), c), chat_body(), "m"));
+    CHECK(f.http_status == 429);
+    return f.retry_after;
+  };
+  // 2100-03-01 is decades away, 1994 long past.
+  const auto far = retry_after("Mon, 01 Mar 2100 00:00:00 GMT");
+  REQUIRE(far.has_value());
+  CHECK(*far > std::chrono::hours(24 * 365 * 70));
+  CHECK(retry_after("Sun, 06 Nov 1994 08:49:37 GMT") == std::chrono::milliseconds(0));
+  // Once rolled into 2100-03-03 and waited for.
+  CHECK_FALSE(retry_after("Wed, 31 Feb 2100 00:00:00 GMT").has_value());
 }

@@ -62,6 +62,22 @@ TEST_CASE("simulate traffic lines: fields, timestamps, assumptions, errors") {
   CHECK_FALSE(parse_traffic_line("not json", "f").ok());
 }
 
+TEST_CASE("simulate traffic times: a day the calendar lacks is refused, not rolled into the next month") {
+  CHECK(parse_utc_time("2028-02-29T23:59:59.500Z") == 1'835'481'599'500);
+  CHECK(parse_utc_time("2028-02-29T23:59:60Z") == 1'835'481'600'000);  // a leap second: March 1st
+  CHECK(parse_utc_time("1969-12-31T23:59:59.999+00:00") == -1);
+  CHECK_FALSE(parse_utc_time("2026-02-31T09:00:00Z").has_value());  // was March 3rd
+  CHECK_FALSE(parse_utc_time("2027-02-29T09:00:00Z").has_value());
+  CHECK_FALSE(parse_utc_time("2026-04-31T09:00:00Z").has_value());
+  CHECK_FALSE(parse_utc_time("2026-13-01T09:00:00Z").has_value());
+  CHECK(parse_traffic_line(R"({"team": "a", "input_tokens": 1, "ts": "2026-02-31T09:00:00Z"})", "f:4").error().message() ==
+        "f:4: \"ts\": \"2026-02-31T09:00:00Z\" is not a UTC time on the calendar, like 2026-05-14T09:12:03Z");
+  // Microseconds given as milliseconds land past the calendar's last year.
+  CHECK(parse_traffic_line(R"({"team": "a", "input_tokens": 1, "ts": 1778749923250000})", "f:5").error().message() ==
+        "f:5: \"ts\": 1778749923250000 unix milliseconds is outside the calendar's years -32767 to 32767");
+  CHECK(line(R"({"team": "a", "input_tokens": 1, "ts": -1})").ts_ms == -1);
+}
+
 TEST_CASE("simulate: each line costs its routed model, against the baseline model") {
   const auto p = policy("team_caps.lua");
   auto sim = Simulator::create(p, "gpt-4o");

@@ -1,9 +1,10 @@
 #include "tools/simulate_traffic.hpp"
 
 #include <cstdio>
-#include <ctime>
 
 #include <nlohmann/json.hpp>
+
+#include "engine/budget/spend_window.hpp"
 
 namespace tollgate::tools {
 
@@ -11,7 +12,7 @@ std::optional<int64_t> parse_utc_time(std::string_view text) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0, consumed = 0;
   const std::string t(text.substr(0, 40));
   if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6) return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  if (h > 23 || mi > 59 || s > 60) return std::nullopt;
   std::string_view rest = std::string_view(t).substr(static_cast<std::size_t>(consumed));
   int64_t ms = 0;
   if (!rest.empty() && rest.front() == '.') {
@@ -26,14 +27,10 @@ std::optional<int64_t> parse_utc_time(std::string_view text) {
     for (; digits < 3; ++digits) ms *= 10;
   }
   if (rest != "Z" && rest != "+00:00") return std::nullopt;  // UTC only: a log's zone is ambiguous otherwise
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+  // None for a day the calendar lacks (2026-02-31), which timegm rolled into March.
+  const auto midnight = engine::utc_midnight_ms(y, mo, d);
+  if (!midnight) return std::nullopt;
+  return *midnight + ((int64_t{h} * 60 + mi) * 60 + s) * 1000 + ms;  // second 60 is the next minute's 0
 }
 
 Result<TrafficLine> parse_traffic_line(std::string_view text, const std::string& where) {
@@ -84,9 +81,13 @@ Result<TrafficLine> parse_traffic_line(std::string_view text, const std::string&
   if (auto ts = j.find("ts"); ts != j.end() && !ts->is_null()) {
     if (ts->is_number_integer()) {
       line.ts_ms = ts->get<int64_t>();
+      // Cap windows need a calendar date; microseconds would be year 58000.
+      if (!engine::on_calendar(*line.ts_ms))
+        return bad("\"ts\": " + ts->dump() + " unix milliseconds is outside the calendar's years -32767 to 32767");
     } else if (ts->is_string()) {
       line.ts_ms = parse_utc_time(ts->get_ref<const std::string&>());
-      if (!line.ts_ms) return bad("\"ts\": expected a UTC time like 2026-05-14T09:12:03Z");
+      if (!line.ts_ms)
+        return bad("\"ts\": " + ts->dump() + " is not a UTC time on the calendar, like 2026-05-14T09:12:03Z");
     } else {
       return bad("\"ts\" must be a UTC time string or unix milliseconds");
     }

@@ -161,7 +161,12 @@ std::optional<milliseconds> parse_retry_after(std::string_view secs, std::string
   std::istringstream in{std::string(secs)};
   in >> std::get_time(&tm, "%a, %d %b %Y %H:%M:%S");
   if (in.fail()) return std::nullopt;
-  const auto when = std::chrono::system_clock::from_time_t(timegm(&tm));
+  // The calendar refuses a date it lacks ("31 Feb"), which timegm rolled into March.
+  namespace chr = std::chrono;
+  const chr::year_month_day date{chr::year{tm.tm_year + 1900}, chr::month{static_cast<unsigned>(tm.tm_mon + 1)},
+                                 chr::day{static_cast<unsigned>(tm.tm_mday)}};
+  if (!date.ok()) return std::nullopt;
+  const auto when = chr::sys_days{date} + chr::hours{tm.tm_hour} + chr::minutes{tm.tm_min} + chr::seconds{tm.tm_sec};
   const auto wait = std::chrono::duration_cast<milliseconds>(when - std::chrono::system_clock::now());
   return std::max(wait, milliseconds(0));
 }

@@ -22,8 +22,10 @@ std::optional<SpendWindow> spend_window_from(std::string_view name) noexcept;
 inline constexpr int64_t kHourMs = 3'600'000;
 inline constexpr int64_t kDayMs = 24 * kHourMs;
 
-// Floor division: times before 1970 are negative, and still floor.
-constexpr int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+// Times below are unix ms within the years std::chrono's calendar holds,
+// -32767 to 32767 (on_calendar): the gateway's clock always is, and simulate
+// refuses traffic that is not.
+bool on_calendar(int64_t time_ms) noexcept;
 
 // The id of the calendar window holding `time_ms`: consecutive windows have
 // consecutive ids. For rolling_24h, the id of the current hour.
@@ -35,5 +37,12 @@ int64_t window_end_ms(SpendWindow window, int64_t id) noexcept;
 
 // "2026-05-14T00:00Z": a unix time in ms as a UTC minute, for messages.
 std::string utc_minute(int64_t time_ms);
+// "2026-05-14T09:12:03.250Z": the same to the millisecond, for logs.
+std::string utc_millisecond(int64_t time_ms);
+
+// Unix ms at 00:00 UTC of a calendar date given as numbers (a date someone
+// typed); none when the calendar has no such day: 2026-02-31, 2027-02-29,
+// month 13.
+std::optional<int64_t> utc_midnight_ms(int year, int month, int day) noexcept;
 
 }  // namespace tollgate::engine

@@ -234,11 +234,10 @@ void print_json(const Report& r, std::ostream& out) {
 Result<int64_t> parse_since(const std::string& text, int64_t now_ms) {
   int y = 0, m = 0, d = 0;
   char tail = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && m >= 1 && m <= 12 &&
-      d >= 1 && d <= 31) {
-    // Month start via the window calendar, then whole days.
-    const int64_t month = static_cast<int64_t>(y) * 12 + (m - 1);
-    return window_start_ms(SpendWindow::month, month) + (d - 1) * kDayMs;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3) {
+    if (auto midnight = utc_midnight_ms(y, m, d)) return *midnight;
+    return Error(ErrorCategory::bad_request,
+                 "--since '" + text + "': the calendar has no such date; give a UTC date like 2026-05-01");
   }
   char unit = 0;
   long long n = 0;
