@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <set>
 #include <string>
@@ -31,6 +32,7 @@ extern char** environ;
 
 using namespace tollgate;
 using namespace tollgate::engine;
+using tollgate::testing::ErrorLog;
 using tollgate::testing::make_row;
 using tollgate::testing::RawDb;
 using tollgate::testing::TempDir;
@@ -298,17 +300,13 @@ TEST_CASE("rows a full disk refused are written once there is room again", "[con
 TEST_CASE("held rows past their bound, or still refused at close, are counted as lost", "[concurrency]") {
   TempDir dir;
   const auto path = dir.file("lost.db");
-  std::vector<std::string> errors;
-  std::mutex errors_mu;
+  ErrorLog errors;
   {
     LedgerOptions options;
     options.busy_timeout_ms = 20;
     options.held_max_rows = 3;
     options.retry_interval = std::chrono::hours(1);
-    options.on_error = [&](const Error& e) {
-      std::lock_guard lock(errors_mu);
-      errors.push_back(e.message());
-    };
+    options.on_error = errors.handler();
     auto ledger = Ledger::open(path, options);
     REQUIRE(ledger.ok());
     RawDb other(path);
@@ -324,9 +322,99 @@ TEST_CASE("held rows past their bound, or still refused at close, are counted as
     ledger->reset();  // closes while the lock is still held
     REQUIRE(other.exec("ROLLBACK") == SQLITE_OK);
   }
-  std::lock_guard lock(errors_mu);
-  REQUIRE_FALSE(errors.empty());
-  CHECK_THAT(errors.back(), Catch::Contains("the ledger closed with 3 rows it could not write"));
+  const std::vector<std::string> reported = errors.messages();
+  REQUIRE_FALSE(reported.empty());
+  CHECK_THAT(reported.back(), Catch::Contains("the ledger closed with 3 rows it could not write"));
+}
+
+TEST_CASE("a stalled disk never blocks append_async, and every row lands once it ends", "[concurrency]") {
+  TempDir dir;
+  const auto path = dir.file("stalled.db");
+  LedgerOptions options;  // sync: a row's callback runs once it is committed
+  options.batch_max_rows = 4;
+  options.queue_max_rows = 8;
+  options.overflow_max_rows = 16;
+  options.busy_timeout_ms = 600'000;  // a slow disk, not a failing one: the writer waits it out
+  std::atomic<int> committed{0}, refused{0};
+  auto count = [&](const Result<void>& r) { ++(r.ok() ? committed : refused); };
+  std::promise<Result<void>> score;  // outlives the ledger, which answers it
+  auto ledger = Ledger::open(path, options);
+  REQUIRE(ledger.ok());
+  Ledger& l = **ledger;
+  RawDb other(path);
+  REQUIRE(other.exec("BEGIN IMMEDIATE") == SQLITE_OK);  // the stall: no commit gets through
+  // The writer takes a first batch and waits for the lock.
+  l.append_async(make_row("first", kT0, Money{1}), count);
+  REQUIRE(tollgate::testing::eventually([&] { return l.stats().queued == 0; }));
+  // An I/O thread, serving requests: their rows fill the queue and its
+  // overflow, and a client sends a score. Nothing of it may wait.
+  auto io = std::async(std::launch::async, [&] {
+    for (int i = 0; i < 24; ++i) l.append_async(make_row("r" + std::to_string(i), kT0, Money{1}), count);
+    l.record_quality_async("first", 1.0, "thumbs", "", [&](Result<void> r) { score.set_value(std::move(r)); });
+  });
+  const bool returned = io.wait_for(std::chrono::minutes(1)) == std::future_status::ready;
+  if (!returned) other.exec("ROLLBACK");  // free a blocked thread, so the test fails instead of hanging
+  REQUIRE(returned);
+  auto scored = score.get_future();
+  REQUIRE(scored.wait_for(std::chrono::seconds(0)) == std::future_status::ready);  // answered at once
+  const Result<void> refused_score = scored.get();
+  REQUIRE_FALSE(refused_score.ok());
+  CHECK(refused_score.error().category() == ErrorCategory::ledger);
+  CHECK_THAT(refused_score.error().message(),
+             Catch::Contains("write queue is full") && Catch::Contains("send it again"));
+  CHECK(l.stats().queued == 24);
+  // New requests are refused while the queue is full (on_ledger_error = "deny").
+  const Result<void> health = l.health();
+  REQUIRE_FALSE(health.ok());
+  CHECK(health.error().category() == ErrorCategory::ledger);
+  CHECK_THAT(health.error().message(), Catch::Contains("write queue is full") && Catch::Contains(path));
+  CHECK(committed == 0);
+  CHECK(refused == 0);
+
+  REQUIRE(other.exec("ROLLBACK") == SQLITE_OK);  // the disk catches up
+  REQUIRE(tollgate::testing::eventually([&] { return committed == 25; }));
+  CHECK(refused == 0);
+  CHECK(other.integer("SELECT count(*) FROM attempts") == 25);
+  CHECK(l.stats().rows_failed == 0);
+  CHECK(l.health().ok());
+}
+
+TEST_CASE("a row past a stalled ledger's overflow is refused at once, counted and reported", "[concurrency]") {
+  TempDir dir;
+  const auto path = dir.file("overflow.db");
+  ErrorLog errors;
+  LedgerOptions options;
+  options.durability = Durability::async;
+  options.batch_max_rows = 4;
+  options.queue_max_rows = 4;
+  options.overflow_max_rows = 4;
+  options.busy_timeout_ms = 600'000;
+  options.on_error = errors.handler();
+  std::vector<Result<void>> lost;  // outlives the ledger, which may answer into it
+  auto ledger = Ledger::open(path, options);
+  REQUIRE(ledger.ok());
+  Ledger& l = **ledger;
+  RawDb other(path);
+  REQUIRE(other.exec("BEGIN IMMEDIATE") == SQLITE_OK);
+  REQUIRE(l.append(make_row("first", kT0, Money{1})).ok());
+  REQUIRE(tollgate::testing::eventually([&] { return l.stats().queued == 0; }));
+  for (int i = 0; i < 8; ++i) l.append_async(make_row("r" + std::to_string(i), kT0, Money{1}), [](const Result<void>&) {});
+  for (int i = 0; i < 2; ++i)
+    l.append_async(make_row("lost" + std::to_string(i), kT0, Money{1}), [&](Result<void> r) { lost.push_back(std::move(r)); });
+  REQUIRE(lost.size() == 2);  // refused on this thread, before append_async returned
+  for (const Result<void>& r : lost) {
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().category() == ErrorCategory::ledger);
+    CHECK_THAT(r.error().message(), Catch::Contains("overflow of 4 rows") && Catch::Contains("this row is lost"));
+  }
+  CHECK(l.stats().rows_failed == 2);
+  REQUIRE(other.exec("ROLLBACK") == SQLITE_OK);
+  REQUIRE(l.flush().ok());
+  CHECK(other.integer("SELECT count(*) FROM attempts") == 9);
+  CHECK(other.integer("SELECT count(*) FROM attempts WHERE request_id LIKE 'lost%'") == 0);
+  const std::vector<std::string> reported = errors.messages();
+  REQUIRE(reported.size() == 1);
+  CHECK_THAT(reported[0], Catch::Contains("2 rows were lost") && Catch::Contains("overflow of 4 rows"));
 }
 
 TEST_CASE("a batch that hits a full disk mid-way is undone as a whole") {

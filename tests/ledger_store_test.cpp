@@ -2,7 +2,9 @@
 // commit, quality scores.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <future>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -135,6 +137,63 @@ TEST_CASE("a batch closes on its row count") {
   // Ten full batches, and possibly one more holding only the flush.
   CHECK(stats.batches_committed >= 10);
   CHECK(stats.batches_committed <= 11);
+}
+
+TEST_CASE("a score recorded asynchronously closes its batch at once") {
+  TempDir dir;
+  LedgerOptions options;
+  options.durability = Durability::async;
+  options.batch_max_delay = std::chrono::hours(1);  // only a full batch or an urgent item closes one
+  std::promise<Result<void>> scored;  // outlives the ledger, which may still answer it as it closes
+  auto ledger = Ledger::open(dir.file("l.db"), options);
+  REQUIRE(ledger.ok());
+  REQUIRE((*ledger)->append(make_row("scored", kT0, Money{1})).ok());
+  REQUIRE((*ledger)->flush().ok());
+  // The path serve's POST /v1/quality takes.
+  (*ledger)->record_quality_async("scored", 1.0, "thumbs", "", [&](Result<void> r) { scored.set_value(std::move(r)); });
+  auto done = scored.get_future();
+  REQUIRE(done.wait_for(std::chrono::minutes(1)) == std::future_status::ready);
+  CHECK(done.get().ok());
+}
+
+TEST_CASE("after a score, rows still commit in groups") {
+  TempDir dir;
+  LedgerOptions options;
+  options.durability = Durability::async;
+  options.batch_max_rows = 1000;
+  constexpr auto kDelay = std::chrono::milliseconds(200);
+  options.batch_max_delay = kDelay;
+  auto ledger = Ledger::open(dir.file("l.db"), options);
+  REQUIRE(ledger.ok());
+  Ledger& l = **ledger;
+  REQUIRE(l.append(make_row("scored", kT0, Money{1})).ok());
+  REQUIRE(l.flush().ok());
+  // Promises the callbacks share: a failed REQUIRE must not leave the
+  // ledger answering into a destroyed one as it closes.
+  auto scored = std::make_shared<std::promise<Result<void>>>();
+  l.record_quality_async("scored", 1.0, "thumbs", "", [scored](Result<void> r) { scored->set_value(std::move(r)); });
+  auto score_done = scored->get_future();
+  REQUIRE(score_done.wait_for(std::chrono::minutes(1)) == std::future_status::ready);
+  REQUIRE(score_done.get().ok());
+  // Group commit: nothing closes a batch of a few rows before its delay has
+  // passed since its first row, so the rows share one transaction. A writer
+  // that believes a score is still waiting commits at once, row by row.
+  for (int round = 1; round <= 3; ++round) {
+    const int64_t batches_before = l.stats().batches_committed;
+    auto last_committed = std::make_shared<std::promise<std::chrono::steady_clock::time_point>>();
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 8; ++i) {
+      std::function<void(Result<void>)> done = [](const Result<void>&) {};
+      if (i == 7)
+        done = [last_committed](const Result<void>&) { last_committed->set_value(std::chrono::steady_clock::now()); };
+      l.append_async(make_row("r" + std::to_string(round) + "-" + std::to_string(i), kT0, Money{1}), done);
+    }
+    auto committed = last_committed->get_future();
+    REQUIRE(committed.wait_for(std::chrono::minutes(1)) == std::future_status::ready);
+    CHECK(committed.get() - start >= kDelay);
+    CHECK(l.stats().rows_committed == 1 + 8 * round);
+    CHECK(l.stats().batches_committed == batches_before + 1);
+  }
 }
 
 TEST_CASE("a batch closes on its delay without a flush") {

@@ -4,9 +4,13 @@
 
 #include <sqlite3.h>
 
+#include <functional>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "engine/ledger/ledger_row.hpp"
+#include "tollgate/error.hpp"
 #include "test_support.hpp"
 
 namespace tollgate::testing {
@@ -32,6 +36,26 @@ inline engine::LedgerRow make_row(const std::string& request_id, int64_t time_ms
   r.ttft_ms = 90;
   return r;
 }
+
+// What a ledger reports through LedgerOptions::on_error, which it calls on
+// its writer thread. Must outlive the ledger.
+class ErrorLog {
+ public:
+  std::function<void(const Error&)> handler() {
+    return [this](const Error& e) {
+      std::lock_guard lock(mu_);
+      messages_.push_back(e.message());
+    };
+  }
+  std::vector<std::string> messages() const {
+    std::lock_guard lock(mu_);
+    return messages_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> messages_;
+};
 
 // A plain SQLite connection for checking what the ledger wrote.
 class RawDb {

@@ -22,6 +22,13 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// How a caller of submit() waits.
+enum class Wait : uint8_t {
+  nothing,  // append_async, record_quality_async: an I/O thread may be the caller
+  room,     // append() in async mode: for room in the queue
+  commit,   // append() in sync mode, flush(), record_quality(): for room, then for the commit
+};
+
 // A caller blocked until the writer has dealt with its item.
 struct Waiter {
   bool done = false;
@@ -86,8 +93,11 @@ struct Ledger::Impl {
   std::condition_variable work_cv;   // writer: items arrived or stop
   std::condition_variable done_cv;   // callers: a batch finished
   std::condition_variable space_cv;  // callers: the queue has room
-  std::deque<Item> queue;            // guarded by mu
+  // Guarded by mu. Up to queue_max_rows items, then append_async's overflow.
+  std::deque<Item> queue;
+  std::atomic<bool> full{false};     // queue.size() >= queue_max_rows, for health()
   size_t urgent = 0;                 // queued scores and barriers: close the batch now
+  size_t overflow_lost = 0;          // rows refused past the overflow, not yet reported
   SteadyClock::time_point first_arrival;
   bool stop = false;
   std::optional<Error> first_error_since_flush;
@@ -125,8 +135,11 @@ struct Ledger::Impl {
 
   Result<void> prepare();
   Result<void> rebuild_quality();
-  Result<void> submit(Item item, bool wait);
-  void submit_async(Item item);  // item.on_done is set
+  Result<void> submit(Item item, Wait wait);
+  std::optional<Error> refusal(const Item& item);
+  std::string queue_full_message() const;
+  void note_queue_depth() { full.store(queue.size() >= options.queue_max_rows, std::memory_order_release); }
+  void report_overflow_lost(std::unique_lock<std::mutex>& lock);
   void run();
   void keep_failed_row(Item& item);
   bool retry_held(std::unique_lock<std::mutex>& lock);
@@ -191,19 +204,28 @@ Result<void> Ledger::Impl::rebuild_quality() {
   return {};
 }
 
-Result<void> Ledger::Impl::submit(Item item, bool wait) {
+// The one way into the queue, for rows, scores and flush barriers alike.
+// An item refused is answered here: its on_done runs on this thread,
+// without mu, and the error is returned.
+Result<void> Ledger::Impl::submit(Item item, Wait wait) {
   Waiter waiter;
   std::unique_lock lock(mu);
-  space_cv.wait(lock, [&] { return queue.size() < options.queue_max_rows || stop; });
-  if (stop) return Error(ErrorCategory::internal, "the ledger is closing; nothing more is recorded");
-  if (wait) item.waiter = &waiter;
+  if (wait != Wait::nothing)
+    space_cv.wait(lock, [&] { return queue.size() < options.queue_max_rows || stop; });
+  if (std::optional<Error> refused = refusal(item)) {
+    lock.unlock();
+    if (item.on_done) item.on_done(*refused);
+    return *std::move(refused);
+  }
+  if (wait == Wait::commit) item.waiter = &waiter;
   const bool was_empty = queue.empty();
   if (was_empty) first_arrival = SteadyClock::now();
   const bool is_urgent = item.kind != Item::Kind::row;
   if (is_urgent) ++urgent;
   queue.push_back(std::move(item));
+  note_queue_depth();
   if (was_empty || is_urgent || queue.size() >= options.batch_max_rows) work_cv.notify_one();
-  if (!wait) {
+  if (wait != Wait::commit) {
     if (failing_error) return *failing_error;
     return {};
   }
@@ -212,18 +234,45 @@ Result<void> Ledger::Impl::submit(Item item, bool wait) {
   return {};
 }
 
-void Ledger::Impl::submit_async(Item item) {
-  std::unique_lock lock(mu);
-  space_cv.wait(lock, [&] { return queue.size() < options.queue_max_rows || stop; });
-  if (stop) {
-    lock.unlock();
-    item.on_done(Error(ErrorCategory::internal, "the ledger is closing; nothing more is recorded"));
-    return;
+// Why `item` cannot be queued now, if it cannot (mu is held). Only a caller
+// that does not wait for room meets a full queue here. A score is new work
+// and can be sent again; a row is a request already run, so it goes to the
+// overflow, and is lost only past it.
+std::optional<Error> Ledger::Impl::refusal(const Item& item) {
+  if (stop) return Error(ErrorCategory::internal, "the ledger is closing; nothing more is recorded");
+  if (queue.size() < options.queue_max_rows) return std::nullopt;
+  if (item.kind == Item::Kind::score) {
+    return Error(ErrorCategory::ledger,
+                 "record_quality: " + queue_full_message() + "; the score was not recorded, send it again later");
   }
-  const bool was_empty = queue.empty();
-  if (was_empty) first_arrival = SteadyClock::now();
-  queue.push_back(std::move(item));
-  if (was_empty || queue.size() >= options.batch_max_rows) work_cv.notify_one();
+  if (item.kind == Item::Kind::row && queue.size() >= options.queue_max_rows + options.overflow_max_rows) {
+    ++counters.rows_failed;
+    ++overflow_lost;
+    return Error(ErrorCategory::ledger,
+                 queue_full_message() + ", and so is the overflow of " + std::to_string(options.overflow_max_rows) +
+                     " rows for requests already admitted: this row is lost");
+  }
+  return std::nullopt;
+}
+
+std::string Ledger::Impl::queue_full_message() const {
+  return "the ledger's write queue is full: " + std::to_string(queue.size()) + " items wait to be written to '" +
+         path + "' (the disk is slow or stalled, or another process holds the file's lock)";
+}
+
+// Tells the embedder (options.on_error) of rows refused past the overflow
+// since the last report (mu is held on entry and on return; on_error runs
+// without it, on this, the writer's thread).
+void Ledger::Impl::report_overflow_lost(std::unique_lock<std::mutex>& lock) {
+  const size_t lost = std::exchange(overflow_lost, 0);
+  if (lost == 0 || !options.on_error) return;
+  Error error(ErrorCategory::ledger,
+              std::to_string(lost) + (lost == 1 ? " row was" : " rows were") + " lost: the ledger's write queue to '" +
+                  path + "' and its overflow of " + std::to_string(options.overflow_max_rows) +
+                  " rows were full; their spend is missing from the file");
+  lock.unlock();
+  options.on_error(error);
+  lock.lock();
 }
 
 void Ledger::Impl::run() {
@@ -270,6 +319,7 @@ void Ledger::Impl::run() {
       queue.pop_front();
     }
     if (!queue.empty()) first_arrival = SteadyClock::now();
+    note_queue_depth();
     space_cv.notify_all();
     lock.unlock();
 
@@ -287,6 +337,7 @@ void Ledger::Impl::run() {
       report_failure(*failed, now_held);
       lock.lock();
     }
+    report_overflow_lost(lock);
     // Health changes only on a batch that wrote something: an empty commit
     // (a flush alone) proves nothing about the disk.
     bool ok_batch = true, wrote = false;
@@ -680,7 +731,7 @@ Result<void> Ledger::append(LedgerRow row) {
   Item item;
   item.kind = Item::Kind::row;
   item.row = std::move(row);
-  return impl_->submit(std::move(item), impl_->options.durability == Durability::sync);
+  return impl_->submit(std::move(item), impl_->options.durability == Durability::sync ? Wait::commit : Wait::room);
 }
 
 void Ledger::append_async(LedgerRow row, std::function<void(Result<void>)> done) {
@@ -688,15 +739,15 @@ void Ledger::append_async(LedgerRow row, std::function<void(Result<void>)> done)
   item.kind = Item::Kind::row;
   item.row = std::move(row);
   item.on_done = std::move(done);
-  // Queued: the writer calls on_done after the batch. Not queued (the
-  // ledger is closing): the item comes back and is answered here.
-  impl_->submit_async(std::move(item));
+  // Queued: the writer calls on_done after the batch. Refused: submit()
+  // has called it already.
+  (void)impl_->submit(std::move(item), Wait::nothing);
 }
 
 Result<void> Ledger::flush() {
   Item item;
   item.kind = Item::Kind::barrier;
-  return impl_->submit(std::move(item), true);
+  return impl_->submit(std::move(item), Wait::commit);
 }
 
 namespace {
@@ -733,7 +784,7 @@ Item score_item(std::string_view request_id, double score, std::string_view sour
 Result<void> Ledger::record_quality(std::string_view request_id, double score,
                                     std::string_view source) {
   if (auto problem = score_problem(request_id, score)) return *problem;
-  return impl_->submit(score_item(request_id, score, source, {}, impl_->now_ms()), true);
+  return impl_->submit(score_item(request_id, score, source, {}, impl_->now_ms()), Wait::commit);
 }
 
 void Ledger::record_quality_async(std::string_view request_id, double score, std::string_view source,
@@ -741,7 +792,7 @@ void Ledger::record_quality_async(std::string_view request_id, double score, std
   if (auto problem = score_problem(request_id, score)) return done(std::move(*problem));
   Item item = score_item(request_id, score, source, team, impl_->now_ms());
   item.on_done = std::move(done);
-  impl_->submit_async(std::move(item));
+  (void)impl_->submit(std::move(item), Wait::nothing);
 }
 
 const QualityBoard& Ledger::quality() const { return impl_->quality; }
@@ -753,15 +804,18 @@ void Ledger::follow_foreign_spend(int64_t after_id, ForeignSpendFn on_spend) {
 }
 
 Result<void> Ledger::health() const {
-  if (!impl_->failing.load(std::memory_order_acquire)) return {};
+  if (!impl_->failing.load(std::memory_order_acquire) && !impl_->full.load(std::memory_order_acquire)) return {};
   std::lock_guard lock(impl_->mu);
   if (impl_->failing_error) return *impl_->failing_error;
+  if (impl_->queue.size() >= impl_->options.queue_max_rows) return Error(ErrorCategory::ledger, impl_->queue_full_message());
   return {};
 }
 
 LedgerStats Ledger::stats() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->counters;
+  LedgerStats stats = impl_->counters;
+  stats.queued = static_cast<int64_t>(impl_->queue.size());
+  return stats;
 }
 
 const std::string& Ledger::path() const { return impl_->path; }

@@ -13,16 +13,28 @@
 //   async            append() returns at once. Rows still queued when the
 //                    process dies are lost: at most batch_max_rows rows or
 //                    batch_max_delay of traffic, plus what waits behind a
-//                    batch in flight (the queue holds at most
-//                    queue_max_rows; append blocks when it is full).
+//                    batch in flight (see "A full queue" below).
 //                    Commits use synchronous=NORMAL: committed rows survive a
 //                    process crash; the last commits may roll back on power
 //                    loss.
 // Whatever the mode, a crash never corrupts the file (SQLite's WAL).
 //
+// A full queue (the disk is slow or stalled, or another process holds the
+// file's lock): the queue holds queue_max_rows items. The blocking calls
+// (append, flush, record_quality) wait for room. The non-blocking ones
+// never wait, since an I/O thread makes them: record_quality_async is
+// refused with a ledger error, and append_async's row goes to an overflow
+// of overflow_max_rows behind the queue, because it belongs to a request
+// that has already run. health() fails while the queue is full, so an
+// engine with on_ledger_error = "deny" admits no new requests and the
+// overflow holds only the rows of requests already in flight. A row past
+// the overflow is lost: its callback hears so, rows_failed counts it and
+// on_error reports it.
+//
 // Thread-safety: every member function may be called from any thread.
 // append(), flush() and record_quality() may block (sync mode; a full
-// queue), so call them off latency-critical I/O threads or in async mode.
+// queue), so call them off latency-critical I/O threads; append_async(),
+// record_quality_async() and health() never block on the disk.
 #pragma once
 
 #include <chrono>
@@ -55,9 +67,14 @@ struct LedgerOptions {
   // sync mode adds to a request when traffic is light. 0: commit whatever is
   // queued as soon as the writer is free.
   std::chrono::microseconds batch_max_delay{2000};
-  // Rows waiting for the writer; append() blocks while the queue is full, so
-  // a stalled disk slows requests instead of growing memory. Default 65,536.
+  // Items waiting for the writer. append() waits while the queue is full,
+  // so a stalled disk slows its callers instead of growing memory; the
+  // non-blocking calls do not wait (see "A full queue" above). Default 65,536.
   size_t queue_max_rows = 65536;
+  // Rows append_async() may queue past a full queue: those of requests
+  // admitted before it filled. Past this bound a row is lost. Default
+  // 65,536 (about 20 MiB, as held_max_rows).
+  size_t overflow_max_rows = 65536;
   // How long a commit waits for a lock held by another process before it
   // fails with a ledger error. Default 5 s.
   int busy_timeout_ms = 5000;
@@ -84,8 +101,9 @@ struct LedgerStats {
   int64_t rows_committed = 0;
   int64_t batches_committed = 0;
   int64_t rows_held = 0;     // rows a failed batch left in memory, waiting for a retry
-  int64_t rows_failed = 0;   // rows lost: over held_max_rows, or still held at close
+  int64_t rows_failed = 0;   // rows lost: over held_max_rows or overflow_max_rows, or still held at close
   int64_t scores_committed = 0;
+  int64_t queued = 0;        // items waiting for the writer now, overflow included
 };
 
 class Ledger {
@@ -111,7 +129,10 @@ class Ledger {
   // runs on the writer thread once the row's batch committed (or failed),
   // in both durability modes, so an I/O thread can acknowledge a request
   // only after its row is durable. `done` must be quick and must not call
-  // back into the ledger; post to an executor for real work.
+  // back into the ledger; post to an executor for real work. Never waits,
+  // not even for room in the queue: a full queue sends the row to the
+  // overflow. A row refused (the overflow is full too, or the ledger is
+  // closing) has `done` called at once, on this thread, with the error.
   void append_async(LedgerRow row, std::function<void(Result<void>)> done);
 
   // Waits until every row appended before the call is committed; returns the
@@ -127,7 +148,9 @@ class Ledger {
   // thread once the score is committed or refused (as append_async's), or
   // at once on this thread for a score outside [0, 1] or an empty id. A
   // non-empty `team` scores only that team's requests: another team's id
-  // fails exactly as an unknown one does.
+  // fails exactly as an unknown one does. Never waits: while the queue is
+  // full the score is refused at once with a ledger error (send it again
+  // later).
   void record_quality_async(std::string_view request_id, double score, std::string_view source,
                             std::string_view team, std::function<void(Result<void>)> done);
 
@@ -151,10 +174,13 @@ class Ledger {
   using ForeignSpendFn = std::function<void(const SpendKeys& keys, Money cost, int64_t time_ms)>;
   void follow_foreign_spend(int64_t after_id, ForeignSpendFn on_spend);
 
-  // OK while the last batch committed; else the error it failed with. Cheap
-  // (one atomic load when healthy): the engine checks it before dispatch when
-  // `on_ledger_error = "deny"`, which matters most in async mode, where
-  // append() learns of a failure only after the fact.
+  // OK while the ledger takes rows: its last batch committed and its queue
+  // has room. Else the error the batch failed with, or a ledger error saying
+  // the queue is full. Cheap (two atomic loads when healthy): the engine
+  // checks it before dispatch when `on_ledger_error = "deny"`, which matters
+  // most in async mode, where append() learns of a failure only after the
+  // fact, and while the disk stalls, when it keeps new requests from adding
+  // rows the queue has no room for.
   Result<void> health() const;
 
   LedgerStats stats() const;
