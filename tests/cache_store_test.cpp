@@ -143,6 +143,34 @@ TEST_CASE("a full write queue drops puts instead of blocking", "[concurrency]") 
   CHECK(rows(path) == st.written);
 }
 
+TEST_CASE("a stalled file bounds the queued deletes as well as the puts", "[concurrency]") {
+  TempDir dir;
+  const std::string path = dir.file("cache.db");
+  auto store = CacheStore::open({.path = path, .max_pending = 4, .batch_size = 1,
+                                 .busy_timeout_ms = 600'000, .clock = {}});
+  REQUIRE(store.ok());
+  CacheStore& s = **store;
+  auto other = sql::Db::open(path, sql::Db::Mode::read_write_create, 5000);
+  REQUIRE(other.ok());
+  REQUIRE(other->exec("BEGIN IMMEDIATE").ok());  // the stall: the writer cannot commit
+  // Evictions while the file stalls: the writer may have taken the first
+  // delete, the queue holds the next eight (twice max_pending), the rest
+  // are dropped.
+  for (uint64_t i = 1; i <= 100; ++i) s.erase(CacheKey{i, i});
+  CacheStoreStats st = s.stats();
+  CHECK(st.erases_dropped >= 100 - 8 - 1);
+  CHECK(st.erases_dropped <= 100 - 8);
+  // Puts meet their own, lower bound first.
+  ResponseCache cache({.max_bytes = 1 << 20, .shards = 1, .clock = {}, .on_evict = {}});
+  s.put(CacheKey{1000, 1000}, cache.insert(CacheKey{1000, 1000}, answer("{}"), 60'000));
+  CHECK(s.stats().dropped == 1);
+  REQUIRE(other->exec("ROLLBACK").ok());
+  s.flush();
+  st = s.stats();
+  CHECK(st.write_errors == 0);
+  CHECK(st.written == 0);
+}
+
 TEST_CASE("an unwritable path is a ledger error naming the file") {
   auto store = CacheStore::open({.path = "/nonexistent-dir/x/cache.db", .max_pending = 16,
                                  .batch_size = 16, .busy_timeout_ms = 100, .clock = {}});

@@ -96,11 +96,16 @@ struct CacheStore::Impl {
 
   Impl(Options o, sql::Db d) : opts(std::move(o)), db(std::move(d)) {}
 
-  void enqueue(Op op, bool droppable) {
+  // Never waits: put() runs on the request path and erase() under the
+  // memory cache's shard lock. Puts fill up to max_pending; deletes may
+  // queue max_pending more, so the evictions a queue of puts causes still
+  // fit behind them. Past that a delete is dropped too (see erase()).
+  void enqueue(Op op) {
     {
       std::lock_guard lock(mu);
-      if (droppable && queue.size() >= opts.max_pending) {
-        ++st.dropped;
+      const bool is_put = op.value != nullptr;
+      if (queue.size() >= (is_put ? opts.max_pending : 2 * opts.max_pending)) {
+        ++(is_put ? st.dropped : st.erases_dropped);
         return;
       }
       queue.push_back(std::move(op));
@@ -268,12 +273,15 @@ Result<int64_t> CacheStore::load_into(ResponseCache& cache) {
 }
 
 void CacheStore::put(const CacheKey& key, CachedPtr value) {
-  if (value) impl_->enqueue({key, std::move(value)}, true);
+  if (value) impl_->enqueue({key, std::move(value)});
 }
 
-// Deletes are never dropped: a row left behind would outlive the memory
-// cache's bound until it expires.
-void CacheStore::erase(const CacheKey& key) { impl_->enqueue({key, nullptr}, false); }
+// A delete dropped (the file stalled while the memory cache kept evicting)
+// leaves a row the memory cache no longer holds: it is purged once it
+// expires, and at the next start load_into evicts it again (and deletes
+// it) if it does not fit. The file outgrows the memory cache's bound for
+// that long; memory stays bounded, and no caller waits.
+void CacheStore::erase(const CacheKey& key) { impl_->enqueue({key, nullptr}); }
 
 void CacheStore::flush() {
   std::unique_lock lock(impl_->mu);

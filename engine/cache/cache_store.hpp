@@ -7,13 +7,15 @@
 // secret (table `tollgate_cache_meta`), so keys computed after a restart
 // match the rows written before it.
 //
-// Writes are write-behind: put()/erase() only queue (bounded by
-// max_pending; beyond it a put is dropped and counted, never blocking the
-// request path) and one background thread commits the queue in batches,
-// deleting expired rows as it goes. The table mirrors the memory cache:
-// wire ResponseCache::Options::on_evict to erase(), so the file holds at
-// most what the memory cache does (plus expired rows until the next batch).
-// A lost write costs a future miss, nothing else: the cache is disposable.
+// Writes are write-behind: put()/erase() only queue and never wait, and one
+// background thread commits the queue in batches, deleting expired rows as
+// it goes. The queue is bounded: past max_pending items a put is dropped,
+// past twice that a delete is (both counted). The table mirrors the memory
+// cache: wire ResponseCache::Options::on_evict to erase(), so the file holds
+// at most what the memory cache does, plus expired rows until the next
+// batch and, after a stall that dropped deletes, rows until they expire or
+// the next start. A lost write costs a future miss or some disk space,
+// nothing else: the cache is disposable.
 //
 // Thread safety: put, erase, flush and stats may be called from any thread.
 // load_into runs on the caller's thread with a connection of its own.
@@ -35,6 +37,7 @@ struct CacheStoreStats {
   int64_t erased = 0;        // rows deleted by erase()
   int64_t purged = 0;        // expired rows deleted
   int64_t dropped = 0;       // puts not queued: the queue was full
+  int64_t erases_dropped = 0;  // deletes not queued: the queue was full, puts' share and deletes' own
   int64_t write_errors = 0;  // batches that failed to commit (the rows are lost)
 };
 
@@ -42,7 +45,7 @@ class CacheStore {
  public:
   struct Options {
     std::string path;
-    std::size_t max_pending = 4096;  // queued writes; beyond it puts are dropped
+    std::size_t max_pending = 4096;  // queued writes; beyond it puts are dropped, beyond twice it deletes
     std::size_t batch_size = 256;    // writes per transaction
     int busy_timeout_ms = 5000;
     std::function<int64_t()> clock;  // unix ms; empty: the system clock
@@ -67,7 +70,8 @@ class CacheStore {
 
   // Queues an upsert of `value` (as stored by ResponseCache::insert).
   void put(const CacheKey& key, CachedPtr value);
-  // Queues a delete.
+  // Queues a delete. Never waits: on_evict calls it under the memory
+  // cache's lock.
   void erase(const CacheKey& key);
   // Returns once everything queued before the call is committed (or failed).
   void flush();
