@@ -127,3 +127,20 @@ TEST_CASE("the report's errors say what to do") {
   CHECK_THAT(err, Catch::Contains("cannot open the ledger"));
   CHECK(report({"--ledger", dir.file("x.db"), "--accept", "2"}, out, err) == 2);
 }
+
+TEST_CASE("--since takes a UTC date the calendar has, and refuses one it lacks") {
+  TempDir dir;
+  const auto path = dir.file("l.db");
+  fill(path);
+  std::string out, err;
+  REQUIRE(report({"--ledger", path, "--since", "2026-05-06", "--format", "json"}, out, err) == 0);
+  CHECK(nlohmann::json::parse(out)["total"]["requests"] == 1);  // r3 alone, a day after May 5th
+  REQUIRE(report({"--ledger", path, "--since", "2028-02-29"}, out, err) == 0);  // a leap day
+  // Once rolled into March 3rd and accepted.
+  CHECK(report({"--ledger", path, "--since", "2026-02-31"}, out, err) == 2);
+  CHECK(err == "tollgate report: --since '2026-02-31': the calendar has no such date; give a UTC date like 2026-05-01\n");
+  CHECK(report({"--ledger", path, "--since", "2027-02-29"}, out, err) == 2);
+  CHECK_THAT(err, Catch::Contains("no such date"));
+  CHECK(report({"--ledger", path, "--since", "2026-13-01"}, out, err) == 2);
+  CHECK_THAT(err, Catch::Contains("no such date"));
+}
