@@ -38,6 +38,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -558,49 +560,58 @@ Expected<HttpEndpoint> parse_base_url(std::string_view url) {
   auto bad = [&](std::string_view why) {
     return Unexpected("invalid base_url '" + std::string(url) + "': " + std::string(why));
   };
+  // Before the URL grammar, which would only say where it stopped: a space
+  // or line break would split the request line or a header.
+  if (has_space_or_control_char(url)) {
+    return bad("spaces and control characters are not allowed");
+  }
+  const auto parsed = boost::urls::parse_uri(boost::urls::string_view(url.data(), url.size()));
+  constexpr std::string_view kNotAUrl = "not a URL (RFC 3986); write it as https://host[:port][/path]";
+  if (!parsed) {
+    const bool http = url.starts_with("http://") || url.starts_with("https://");
+    return bad(http ? kNotAUrl : "must start with http:// or https://");
+  }
+  const boost::urls::url_view& u = *parsed;
   HttpEndpoint e;
-  std::string_view rest;
-  if (url.starts_with("https://")) {
-    rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
+  if (u.scheme_id() == boost::urls::scheme::https) {
+    e.tls = true;
+  } else if (u.scheme_id() == boost::urls::scheme::http) {
     e.tls = false;
-    rest = url.substr(7);
   } else {
     return bad("must start with http:// or https://");
   }
-  if (has_space_or_control_char(rest)) {
-    return bad("spaces and control characters are not allowed");
+  if (!u.has_authority()) return bad("must start with http:// or https://");
+  if (u.has_userinfo()) {
+    return bad("user info (user:password@) is not allowed; send credentials with api_key or headers");
   }
-  if (rest.find_first_of("?#@") != std::string_view::npos) {
-    return bad("user info, query and fragment are not allowed");
+  if (u.has_query() || u.has_fragment()) return bad("a query ('?') or fragment ('#') is not allowed");
+  // The address without an IPv6 literal's brackets (the Host header puts
+  // them back); a name as written, percent escapes and all, as before.
+  if (u.host_type() == boost::urls::host_type::ipvfuture) return bad("an IPvFuture host is not supported");
+  const std::string_view host(u.encoded_host_address().data(), u.encoded_host_address().size());
+  if (host.empty()) return bad("no host");
+  e.host = std::string(host);
+  // The grammar has made the port digits, of any length; "host:" is no port.
+  const std::string_view port(u.port().data(), u.port().size());
+  if (port.empty()) {
+    e.port = e.tls ? "443" : "80";
+  } else {
+    uint32_t value = 0;
+    for (char digit : port) {
+      value = value * 10 + static_cast<uint32_t>(digit - '0');
+      if (value > 65535) break;
+    }
+    if (value == 0 || value > 65535) {
+      return bad("port " + std::string(port) + " is out of range; give 1 to 65535");
+    }
+    e.port = std::string(port);
   }
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
+  std::string_view path(u.encoded_path().data(), u.encoded_path().size());
+  // Boost 1.81 lets "h:80a/v1" through as port 80 and path "a/v1"; after an
+  // authority the grammar wants a path that starts with '/'.
+  if (!path.empty() && path.front() != '/') return bad(kNotAUrl);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   e.path_prefix = std::string(path);
-
-  std::string_view host = authority, port;
-  if (authority.starts_with('[')) {  // [::1]:8080
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad("unclosed '[' in host");
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return bad("junk after ']'");
-      port = authority.substr(close + 2);
-    }
-  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    port = authority.substr(colon + 1);
-  }
-  if (host.empty()) return bad("no host");
-  if (!port.empty() && (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](unsigned char ch) {
-                          return std::isdigit(ch);
-                        }))) {
-    return bad("port must be a number");
-  }
-  e.host = std::string(host);
-  e.port = port.empty() ? (e.tls ? "443" : "80") : std::string(port);
   return e;
 }
 

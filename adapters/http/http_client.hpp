@@ -32,7 +32,9 @@ struct HttpEndpoint {
   std::string port;
   std::string path_prefix;  // no trailing slash; may be empty
 };
-// Accepts http:// and https:// URLs without user info, query or fragment.
+// Accepts http:// and https:// URLs (RFC 3986, read by Boost.URL) without
+// user info, query or fragment, with a port from 1 to 65535 if any; the
+// error says what is wrong and what to write.
 Expected<HttpEndpoint> parse_base_url(std::string_view url);
 
 struct HttpResponseHead {
