@@ -144,3 +144,31 @@ TEST_CASE("--since takes a UTC date the calendar has, and refuses one it lacks")
   CHECK(report({"--ledger", path, "--since", "2026-13-01"}, out, err) == 2);
   CHECK_THAT(err, Catch::Contains("no such date"));
 }
+
+TEST_CASE("the report's JSON holds any team name: escaped, UTF-8 kept, other bytes replaced") {
+  Report r;
+  r.group_by = {"team"};
+  const std::vector<std::string> names = {
+      "q\"uote back\\slash",
+      std::string("line\nbreak tab\t cr\r nul\0 \x01\x1f\x7f", 28),
+      "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80",
+      "bad \xC3( \xFF",
+  };
+  for (const auto& name : names) {
+    ReportRow row;
+    row.keys = {name};
+    row.requests = 1;
+    r.rows.push_back(row);
+  }
+  std::ostringstream out;
+  print_report(r, ReportFormat::json, out);
+  const std::string text = out.str();
+  const auto doc = nlohmann::json::parse(text);  // throws, failing the test, if it is not JSON
+  REQUIRE(doc["rows"].size() == names.size());
+  for (size_t i = 0; i + 1 < names.size(); ++i) CHECK(doc["rows"][i]["team"] == names[i]);
+  CHECK(doc["rows"][3]["team"] == "bad \xEF\xBF\xBD( \xEF\xBF\xBD");
+  // Written as the gateway writes JSON (dump()'s escapes), UTF-8 as it is.
+  CHECK_THAT(text, Catch::Contains(R"({"team":"q\"uote back\\slash","requests":1,)"));
+  CHECK_THAT(text, Catch::Contains(R"("team":"line\nbreak tab\t cr\r nul\u0000 \u0001\u001f)" "\x7f\""));
+  CHECK_THAT(text, Catch::Contains("\"team\":\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\""));
+}

@@ -4,8 +4,11 @@
 
 namespace tollgate::adapters {
 
-JsonWriter::JsonWriter(std::string& out)
-    : out_(out), serializer_(nlohmann::detail::output_adapter<char, std::string>(out), ' ') {}
+JsonWriter::JsonWriter(std::string& out, InvalidUtf8 invalid)
+    : out_(out),
+      serializer_(nlohmann::detail::output_adapter<char, std::string>(out), ' ',
+                  invalid == InvalidUtf8::replace ? nlohmann::json::error_handler_t::replace
+                                                  : nlohmann::json::error_handler_t::strict) {}
 
 void JsonWriter::value(const nlohmann::json& v) {
   serializer_.dump(v, /*pretty_print=*/false, /*ensure_ascii=*/false, /*indent_step=*/0);
@@ -28,7 +31,7 @@ void JsonWriter::string(std::string_view s) {
     const unsigned char c = *p;
     if (c >= 0x80) {
       const size_t n = json_reader_detail::utf8_sequence(p, end);
-      if (n == 0) {  // not UTF-8: let nlohmann refuse it as dump() does
+      if (n == 0) {  // not UTF-8: let nlohmann refuse (or replace) it as dump() does
         out_.resize(start);
         value(nlohmann::json(s));
         return;

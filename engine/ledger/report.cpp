@@ -9,6 +9,7 @@
 #include <ostream>
 #include <unordered_set>
 
+#include "adapters/json/json_write.hpp"
 #include "engine/ledger/ledger_sqlite.hpp"
 #include "engine/signals/quality_histogram.hpp"
 #include "engine/budget/spend_window.hpp"
@@ -137,26 +138,6 @@ std::string csv_field(const std::string& s) {
   return q + "\"";
 }
 
-std::string json_string(const std::string& s) {
-  std::string q = "\"";
-  for (char ch : s) {
-    switch (ch) {
-      case '"': q += "\\\""; break;
-      case '\\': q += "\\\\"; break;
-      case '\n': q += "\\n"; break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-          q += buf;
-        } else {
-          q += ch;
-        }
-    }
-  }
-  return q + "\"";
-}
-
 void print_table(const Report& r, std::ostream& out) {
   std::vector<std::vector<std::string>> lines;
   lines.push_back(header(r));
@@ -199,10 +180,24 @@ void print_csv(const Report& r, std::ostream& out) {
 }
 
 void print_json(const Report& r, std::ostream& out) {
+  // Names are written by the one JSON writer, as the gateway writes them:
+  // control characters escaped, and bytes that are not UTF-8 (a ledger
+  // keeps whatever a header carried) as U+FFFD, so the output is JSON.
+  std::string quoted;
+  adapters::JsonWriter writer(quoted, adapters::InvalidUtf8::replace);
+  auto put_string = [&](const std::string& s) {
+    quoted.clear();
+    writer.string(s);
+    out << quoted;
+  };
   auto object = [&](const ReportRow& row) {
     out << "{";
-    for (size_t i = 0; i < row.keys.size(); ++i)
-      out << json_string(r.group_by[i]) << ":" << json_string(row.keys[i]) << ",";
+    for (size_t i = 0; i < row.keys.size(); ++i) {
+      put_string(r.group_by[i]);
+      out << ":";
+      put_string(row.keys[i]);
+      out << ",";
+    }
     out << "\"requests\":" << row.requests << ",\"attempts\":" << row.attempts
         << ",\"input_tokens\":" << row.input_tokens
         << ",\"cached_tokens\":" << row.cached_input_tokens
@@ -219,7 +214,10 @@ void print_json(const Report& r, std::ostream& out) {
     out << "}";
   };
   out << "{\"group_by\":[";
-  for (size_t i = 0; i < r.group_by.size(); ++i) out << (i ? "," : "") << json_string(r.group_by[i]);
+  for (size_t i = 0; i < r.group_by.size(); ++i) {
+    if (i) out << ",";
+    put_string(r.group_by[i]);
+  }
   out << "],\"rows\":[";
   for (size_t i = 0; i < r.rows.size(); ++i) {
     if (i) out << ",";
