@@ -43,9 +43,13 @@ _tg_need(nlohmann_json_FOUND nlohmann-json3-dev "nlohmann/json 3")
 find_package(OpenSSL QUIET)
 _tg_need(OPENSSL_FOUND libssl-dev "OpenSSL")
 
+# libpq: budget leases (and later the ledger) in PostgreSQL.
+find_package(PostgreSQL QUIET)
+_tg_need(PostgreSQL_FOUND libpq-dev "libpq (PostgreSQL client)")
+
 if(_tg_missing)
   list(JOIN _tg_missing "\n  " _tg_list)
   message(FATAL_ERROR "tollgate: missing dependencies:\n  ${_tg_list}\n"
                       "Install them with: apt-get install -y liblua5.4-dev libsqlite3-dev "
-                      "libboost1.81-dev nlohmann-json3-dev libssl-dev")
+                      "libboost1.81-dev nlohmann-json3-dev libssl-dev libpq-dev")
 endif()

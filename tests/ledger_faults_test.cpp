@@ -257,7 +257,7 @@ TEST_CASE("a full disk fails appends with a clear error and corrupts nothing") {
   CHECK(reported >= 1);
   CHECK_FALSE((*ledger)->health().ok());
   // It keeps failing cleanly; nothing crashes, nothing half-written.
-  CHECK_FALSE((*ledger)->append(make_row("more", kT0, Money{1})).ok());
+  CHECK_FALSE((*ledger)->append(big_row("more")).ok());
   const LedgerStats stats = (*ledger)->stats();
   CHECK(stats.rows_committed == acked);
   CHECK(stats.rows_held == 2);  // the refused rows wait for room, not lost

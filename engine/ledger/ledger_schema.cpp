@@ -8,7 +8,7 @@ namespace tollgate::engine {
 namespace {
 
 // Index i holds migration i+1.
-constexpr std::array<std::string_view, 2> kMigrations = {
+constexpr std::array<std::string_view, 3> kMigrations = {
     // 1: one row per attempt, quality scores against attempts.
     R"sql(
 CREATE TABLE attempts (
@@ -58,6 +58,54 @@ CREATE INDEX quality_by_time ON quality (ts_ms);
     R"sql(
 CREATE INDEX attempts_spend ON attempts (ts_ms, team, user, route, provider, cost_nanos)
   WHERE cost_nanos != 0;
+)sql",
+    // 3: budget leases, caps shared by processes (engine/budget/
+    // lease_store.hpp). The holder (instance) that wrote a row; the caps
+    // some holder registered; their settled spend per UTC hour; the leases
+    // holders took. A costed row settles in its own transaction: the trigger
+    // adds its cost to every registered cap it matches and takes it off its
+    // writer's leases of those caps (never below 0), so settled + leased
+    // stays put. `window` is an SQL keyword (PostgreSQL reserves it), hence
+    // cap_window.
+    R"sql(
+ALTER TABLE attempts ADD COLUMN holder TEXT;
+CREATE TABLE cap_keys (
+  scope TEXT NOT NULL, team TEXT NOT NULL, name TEXT NOT NULL,
+  PRIMARY KEY (scope, team, name)
+) WITHOUT ROWID;
+CREATE TABLE cap_spend (
+  scope TEXT NOT NULL, team TEXT NOT NULL, name TEXT NOT NULL,
+  hour          INTEGER NOT NULL,
+  settled_nanos INTEGER NOT NULL,
+  PRIMARY KEY (scope, team, name, hour)
+) WITHOUT ROWID;
+CREATE TABLE cap_leases (
+  scope TEXT NOT NULL, team TEXT NOT NULL, name TEXT NOT NULL,
+  cap_window   TEXT    NOT NULL,
+  window_id    INTEGER NOT NULL,
+  holder       TEXT    NOT NULL,
+  amount_nanos INTEGER NOT NULL,
+  expires_ms   INTEGER NOT NULL,
+  PRIMARY KEY (scope, team, name, cap_window, window_id, holder)
+) WITHOUT ROWID;
+CREATE INDEX cap_leases_by_holder ON cap_leases (holder);
+CREATE TRIGGER attempts_settle_caps AFTER INSERT ON attempts WHEN NEW.cost_nanos > 0
+BEGIN
+  INSERT INTO cap_spend (scope, team, name, hour, settled_nanos)
+  SELECT c.scope, c.team, c.name, NEW.ts_ms / 3600000, NEW.cost_nanos FROM cap_keys c
+   WHERE (c.scope = 'team' AND c.team = NEW.team AND c.name = NEW.team)
+      OR (c.scope = 'user' AND c.team = NEW.team AND c.name = NEW.user)
+      OR (c.scope = 'route' AND c.team = '' AND c.name = NEW.route)
+      OR (c.scope = 'provider' AND c.team = '' AND c.name = NEW.provider)
+  ON CONFLICT (scope, team, name, hour)
+  DO UPDATE SET settled_nanos = cap_spend.settled_nanos + excluded.settled_nanos;
+  UPDATE cap_leases SET amount_nanos = MAX(amount_nanos - NEW.cost_nanos, 0)
+   WHERE NEW.holder IS NOT NULL AND holder = NEW.holder
+     AND ((scope = 'team' AND team = NEW.team AND name = NEW.team)
+       OR (scope = 'user' AND team = NEW.team AND name = NEW.user)
+       OR (scope = 'route' AND team = '' AND name = NEW.route)
+       OR (scope = 'provider' AND team = '' AND name = NEW.provider));
+END;
 )sql",
 };
 
