@@ -62,7 +62,7 @@ ON_WRK=(); ON_MOCK=(); ON_GATEWAY=()
 
 # --- binaries and Portkey -------------------------------------------------
 TOLLGATE=$BUILD_DIR/tools/tollgate
-MOCK=$BUILD_DIR/adapters/tollgate-mock
+MOCK=$BUILD_DIR/mock/tollgate-mock
 if [[ ! -x $TOLLGATE || ! -x $MOCK ]]; then
   [[ -f $BUILD_DIR/CMakeCache.txt ]] || cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
   cmake --build "$BUILD_DIR" --target tollgate_cli tollgate-mock -j2

@@ -4,9 +4,11 @@
 include_guard(GLOBAL)
 
 set(_tg_missing "")
+set(_tg_missing_packages "")
 macro(_tg_need found pkg what)
   if(NOT ${found})
     list(APPEND _tg_missing "${what} (Debian package: ${pkg})")
+    list(APPEND _tg_missing_packages ${pkg})
   endif()
 endmacro()
 
@@ -47,9 +49,16 @@ _tg_need(OPENSSL_FOUND libssl-dev "OpenSSL")
 find_package(PostgreSQL QUIET)
 _tg_need(PostgreSQL_FOUND libpq-dev "libpq (PostgreSQL client)")
 
+# The command-line tools' flags (header-only, so never a dependency of the
+# installed library: a consumer's find_package(tollgate) does not look).
+if(TOLLGATE_BUILD_TOOLS)
+  find_package(CLI11 2 QUIET CONFIG)
+  _tg_need(CLI11_FOUND libcli11-dev "CLI11 2 (the tollgate and tollgate-mock commands)")
+endif()
+
 if(_tg_missing)
   list(JOIN _tg_missing "\n  " _tg_list)
+  list(JOIN _tg_missing_packages " " _tg_packages)
   message(FATAL_ERROR "tollgate: missing dependencies:\n  ${_tg_list}\n"
-                      "Install them with: apt-get install -y liblua5.4-dev libsqlite3-dev "
-                      "libboost1.81-dev nlohmann-json3-dev libssl-dev libpq-dev")
+                      "Install them with: apt-get install -y ${_tg_packages}")
 endif()

@@ -9,21 +9,16 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "mock/mock_server.hpp"
 
 namespace {
 
 using tollgate::adapters::MockBehavior;
-
-constexpr const char* kUsage =
-    "usage: tollgate-mock [--address A] [--port N] [--threads N] [--api-key K]\n"
-    "                     [--tls-cert PEM --tls-key PEM] [--config FILE]\n"
-    "                     [--default SPEC] [--script MODEL=SPEC]...\n"
-    "SPEC: key=value;... with reply, latency_ms, tps, fault, fail_times,\n"
-    "      retry_after_s, context_window, cached_tokens, truncate_after, no_usage, tool, tool_args\n"
-    "faults: rate_limit server_error unavailable hang reset truncate malformed\n"
-    "        context_length bad_request unauthorized\n";
 
 bool read_file(const std::string& path, std::string& out) {
   std::ifstream in(path, std::ios::binary);
@@ -37,6 +32,12 @@ int fail(const std::string& message) {
   return 2;
 }
 
+// A flag's value that is wrong in a way only the mock knows (a SPEC), as the
+// parser reports its own: tollgate-mock: --flag: what is wrong.
+void check(const tollgate::adapters::Expected<void>& ok, const std::string& flag) {
+  if (!ok) throw CLI::ValidationError(flag, ok.error());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -44,42 +45,59 @@ int main(int argc, char** argv) {
   options.port = 8089;
   options.threads = 2;
   std::vector<std::pair<std::string, MockBehavior>> scripts;
-  std::string config_path;
+  std::string config_path, default_spec, tls_cert, tls_key;
+  std::vector<std::string> script_specs;
 
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (i + 1 >= argc) return fail("missing value after " + arg + "\n" + kUsage);
-    const std::string value = argv[++i];
-    if (arg == "--address") {
-      options.address = value;
-    } else if (arg == "--port") {
-      options.port = static_cast<uint16_t>(std::stoi(value));
-    } else if (arg == "--threads") {
-      options.threads = static_cast<unsigned>(std::stoi(value));
-    } else if (arg == "--api-key") {
-      options.api_key = value;
-    } else if (arg == "--tls-cert") {
-      if (!read_file(value, options.tls_cert_pem)) return fail("cannot read " + value);
-    } else if (arg == "--tls-key") {
-      if (!read_file(value, options.tls_key_pem)) return fail("cannot read " + value);
-    } else if (arg == "--config") {
-      config_path = value;
-    } else if (arg == "--default") {
-      if (auto ok = apply_mock_script(value, options.default_behavior); !ok) return fail(ok.error());
-    } else if (arg == "--script") {
-      const auto eq = value.find('=');
-      if (eq == std::string::npos) return fail("--script wants MODEL=SPEC");
+  CLI::App app("tollgate-mock: a mock LLM provider (OpenAI and Anthropic wire formats) with scripted replies,\n"
+               "pace and faults, for demos, load tests and trying a gateway without provider keys.",
+               "tollgate-mock");
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return "tollgate-mock: " + std::string(e.what()) + "\nRun 'tollgate-mock --help' for the options.\n";
+  });
+  app.option_defaults()->always_capture_default();
+  app.get_formatter()->column_width(30);
+  app.footer(tollgate::adapters::mock_script_help());
+  app.add_option("--address", options.address, "the address to listen on")->type_name("A");
+  app.add_option("--port", options.port, "the port; 0 takes any free one (printed)")
+      ->type_name("N")
+      ->check(CLI::Range(0, 65535).description(""));
+  app.add_option("--threads", options.threads, "I/O threads (1 to 256)")
+      ->type_name("N")
+      ->check(CLI::Range(1, 256).description(""));
+  app.add_option("--api-key", options.api_key,
+                 "requests must carry this key (Authorization: Bearer K,\n"
+                 "or x-api-key: K), else 401")
+      ->type_name("K");
+  auto* cert = app.add_option("--tls-cert", tls_cert, "serve HTTPS with this certificate chain (with --tls-key)")
+                   ->type_name("PEM")
+                   ->check(CLI::ExistingFile.description(""));
+  auto* key = app.add_option("--tls-key", tls_key, "the certificate's private key")
+                  ->type_name("PEM")
+                  ->check(CLI::ExistingFile.description(""));
+  cert->needs(key);
+  key->needs(cert);
+  app.add_option("--config", config_path, "the behaviours as a JSON file (below)")->type_name("FILE");
+  app.add_option("--default", default_spec, "every model's behaviour (SPEC below)")->type_name("SPEC");
+  app.add_option("--script", script_specs, "one model's behaviour: --default's, changed by SPEC; repeat for more")
+      ->type_name("MODEL=SPEC")
+      ->allow_extra_args(false)  // one MODEL=SPEC an occurrence
+      ->default_str("");
+  try {
+    app.parse(argc, argv);
+    check(apply_mock_script(default_spec, options.default_behavior), "--default");
+    for (const std::string& spec : script_specs) {
+      const auto eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0) throw CLI::ValidationError("--script", "wants MODEL=SPEC");
       MockBehavior b = options.default_behavior;
-      if (auto ok = apply_mock_script(value.substr(eq + 1), b); !ok) return fail(ok.error());
-      scripts.emplace_back(value.substr(0, eq), std::move(b));
-    } else {
-      return fail("unknown option " + arg + "\n" + kUsage);
+      check(apply_mock_script(spec.substr(eq + 1), b), "--script");
+      scripts.emplace_back(spec.substr(0, eq), std::move(b));
     }
+  } catch (const CLI::ParseError& e) {
+    // --help exits 0; any usage error 2, as the mock always has.
+    return app.exit(e) == 0 ? 0 : 2;
   }
+  if (!tls_cert.empty() && !read_file(tls_cert, options.tls_cert_pem)) return fail("cannot read " + tls_cert);
+  if (!tls_key.empty() && !read_file(tls_key, options.tls_key_pem)) return fail("cannot read " + tls_key);
 
   if (!config_path.empty()) {
     std::string text;

@@ -6,6 +6,7 @@ packages=(
   cmake ninja-build g++ ccache pkg-config
   liblua5.4-dev libsqlite3-dev libboost1.81-dev nlohmann-json3-dev libssl-dev libpq-dev
   postgresql                 # the PostgreSQL tests start a server of their own
+  libcli11-dev               # the tollgate and tollgate-mock commands' flags
   catch2 libbenchmark-dev
   clang libclang-rt-14-dev   # libFuzzer targets and LeakSanitizer runtime
   clang-tidy                 # the checked-in .clang-tidy, run by scripts/tidy.sh

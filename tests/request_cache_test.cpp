@@ -57,8 +57,11 @@ TEST_CASE("a repeat is a cache hit: cost 0, saved recorded, no upstream call", "
   // The report shows the hit rate and the saving per route and team.
   std::ostringstream out, err;
   REQUIRE(m.api().flush().ok());
-  REQUIRE(engine::run_report({"--ledger", m.ledger_path, "--since", "1d", "--by", "route", "--by", "team",
-                              "--format", "json"}, out, err) == 0);
+  engine::ReportOptions by_route_and_team;
+  by_route_and_team.ledger_path = m.ledger_path;
+  by_route_and_team.group_by = {"route", "team"};
+  by_route_and_team.format = engine::ReportFormat::json;
+  REQUIRE(engine::run_report(by_route_and_team, "1d", out, err) == 0);
   const auto report = nlohmann::json::parse(out.str());
   CHECK(report["rows"][0]["route"] == "faq");
   CHECK(report["rows"][0]["cache_hits"] == 1);

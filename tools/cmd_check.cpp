@@ -7,25 +7,12 @@
 
 namespace tollgate::tools {
 
-int cmd_check(const Args& in) {
-  Args args = in;
-  if (take_switch(args, "--help")) {
-    std::cout << "usage: tollgate check [--catalog C] PATH...\n"
-                 "Validates each PATH as the engine loads it: a file alone, or a directory's\n"
-                 "*.lua files together as one policy set. *_test.lua files are skipped.\n";
-    return 0;
-  }
-  std::string catalog;
-  take_flag(args, "--catalog", catalog);
-  if (args.empty()) {
-    std::cerr << "usage: tollgate check [--catalog C] PATH...\n";
-    return 2;
-  }
+int cmd_check(const PathsArgs& args) {
   int bad = 0;
-  for (const auto& path : args) {
+  for (const auto& path : args.paths) {
     if (path.ends_with("_test.lua")) continue;  // a policy test, run by `tollgate test`
     Options opts;
-    opts.catalog_path = catalog;
+    opts.catalog_path = args.catalog;
     opts.policy_paths = {path};
     auto set = engine::build_policy_set(opts);
     if (set.ok()) {

@@ -127,20 +127,10 @@ void progress(int done, int total) {
 
 }  // namespace
 
-int cmd_demo(const Args& in) {
-  Args args = in;
-  const char* usage =
-      "usage: tollgate demo [--requests N] [--policy P] [--baseline MODEL] [--concurrency C]\n"
-      "Routes a traffic mix through a shipped policy against a built-in mock provider and prints the bill.\n";
-  if (take_switch(args, "--help")) return std::cout << usage, 0;
-  std::string v, policy, baseline = "gpt-4o";
-  int n = 600, concurrency = 16;
-  if (take_flag(args, "--requests", v)) n = std::max(1, std::atoi(v.c_str()));
-  if (take_flag(args, "--concurrency", v)) concurrency = std::max(1, std::atoi(v.c_str()));
-  take_flag(args, "--policy", policy);
-  take_flag(args, "--baseline", baseline);
-  if (!args.empty()) return std::cerr << usage, 2;
-  policy = find_policy(policy);
+int cmd_demo(const DemoArgs& args) {
+  const std::string policy = find_policy(args.policy);
+  const std::string& baseline = args.baseline;
+  const int n = args.requests, concurrency = args.concurrency;
 
   adapters::MockServerOptions mo;
   mo.threads = 2;

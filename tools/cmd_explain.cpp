@@ -12,28 +12,16 @@
 
 namespace tollgate::tools {
 
-int cmd_explain(const Args& in) {
-  Args args = in;
-  const char* usage =
-      "usage: tollgate explain --policy P [--policy P2 ...] --request R.json [--catalog C] [--json]\n"
-      "R.json: {\"team\": \"support\", \"tags\": {\"task\": \"classify\"}, \"messages\": [...],\n"
-      "         \"max_tokens\": 200}  (an OpenAI chat body plus team/user/tags)\n";
-  if (take_switch(args, "--help")) return std::cout << usage, 0;
+int cmd_explain(const ExplainArgs& args) {
   Options opts;
-  std::string path, request_path;
-  while (take_flag(args, "--policy", path)) opts.policy_paths.push_back(path);
-  take_flag(args, "--catalog", opts.catalog_path);
-  const bool json = take_switch(args, "--json");
-  if (!take_flag(args, "--request", request_path) || opts.policy_paths.empty() || !args.empty()) {
-    std::cerr << usage;
-    return 2;
-  }
-  auto request = read_request_file(request_path);
+  opts.policy_paths = args.policies;
+  opts.catalog_path = args.catalog;
+  auto request = read_request_file(args.request);
   if (!request.ok()) return std::cerr << request.error().message() << "\n", 2;
   auto engine = Engine::create(opts);
   if (!engine.ok()) return std::cerr << engine.error().what() << "\n", 1;
   auto decision = (*engine)->decide(*request);
-  if (json) {
+  if (args.json) {
     nlohmann::json out = decision.ok() ? decision->to_json()
                                        : nlohmann::json{{"error", {{"category", std::string(to_string(decision.error().category()))},
                                                                    {"message", decision.error().message()}}}};

@@ -6,6 +6,6 @@
 
 namespace tollgate::tools {
 
-int cmd_report(const Args& args) { return engine::run_report(args, std::cout, std::cerr); }
+int cmd_report(const ReportArgs& args) { return engine::run_report(args.options, args.since, std::cout, std::cerr); }
 
 }  // namespace tollgate::tools

@@ -9,6 +9,7 @@
 // The signals are blocked in every thread and taken by sigwait() here, so
 // no handler runs in an async-signal context.
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <iostream>
@@ -53,98 +54,53 @@ std::function<void(const Error&)> ledger_error_logger(RequestLog& log) {
   };
 }
 
-constexpr const char* kUsage =
-    "usage: tollgate serve --policy P [--policy P2 ...] --keys KEYS.json\n"
-    "                      [--listen 127.0.0.1:8080] [--catalog C] [--ledger DB]\n"
-    "                      [--upstream NAME=URL]... [--durability async|sync]\n"
-    "                      [--threads N] [--engine-threads N] [--max-connections N]\n"
-    "                      [--busy-poll-us 0] [--grace-ms 10000]\n"
-    "                      [--log stderr|stdout|off|FILE] [--log-prompts]\n"
-    "  --upstream NAME=URL  send provider NAME's requests to URL ('*' for every\n"
-    "                       provider), e.g. --upstream '*=http://127.0.0.1:8089/v1'\n"
-    "  --threads N          I/O threads (default 2); the engine runs on them too, so a\n"
-    "                       request stays on the thread it arrived on; with 1, no\n"
-    "                       strands are needed, the cheapest per request\n"
-    "  --engine-threads N   give the engine N threads of its own instead\n"
-    "  --busy-poll-us N     an idle I/O thread polls N microseconds before it sleeps:\n"
-    "                       lower latency on a VM, at up to a CPU per I/O thread\n"
-    "                       while traffic flows (default 0, off)\n"
-    "  KEYS.json            {\"keys\": [{\"key\": \"...\", \"team\": \"support\", \"user\": \"bot\"}]}\n";
-
-int usage_error(const std::string& message) {
-  std::cerr << "tollgate serve: " << message << "\n" << kUsage;
-  return 2;
-}
-
-bool parse_count(const std::string& text, long min, long max, long& out) {
-  try {
-    std::size_t used = 0;
-    out = std::stol(text, &used);
-    return used == text.size() && out >= min && out <= max;
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 }  // namespace
 
-int cmd_serve(const Args& in) {
-  Args args = in;
-  if (take_switch(args, "--help")) return std::cout << kUsage, 0;
+std::optional<std::pair<std::string, uint16_t>> split_host_port(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  const char* end = text.data() + text.size();
+  uint16_t port = 0;
+  const auto [stop, ec] = std::from_chars(text.data() + colon + 1, end, port);  // 65536 is out of range
+  if (ec != std::errc() || stop != end) return std::nullopt;
+  return std::pair{text.substr(0, colon), port};
+}
+
+std::optional<std::pair<std::string, std::string>> split_upstream(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) return std::nullopt;
+  return std::pair{text.substr(0, eq), text.substr(eq + 1)};
+}
+
+// The flags were checked by the parser (tools/main.cpp): ranges, --listen,
+// --upstream, --durability.
+int cmd_serve(const ServeArgs& args) {
   Options opts;
-  opts.durability = Durability::async;  // rows commit within ms; SIGTERM flushes
-  std::string value, listen = "127.0.0.1:8080", keys_path, log_where = "stderr";
-  while (take_flag(args, "--policy", value)) opts.policy_paths.push_back(value);
-  take_flag(args, "--catalog", opts.catalog_path);
-  take_flag(args, "--ledger", opts.ledger_path);
-  take_flag(args, "--listen", listen);
-  take_flag(args, "--keys", keys_path);
-  take_flag(args, "--log", log_where);
-  const bool log_prompts = take_switch(args, "--log-prompts");
-  while (take_flag(args, "--upstream", value)) {
-    const auto eq = value.find('=');
-    if (eq == std::string::npos || eq == 0) return usage_error("--upstream wants NAME=URL");
-    opts.base_url_overrides[value.substr(0, eq)] = value.substr(eq + 1);
-  }
-  if (take_flag(args, "--durability", value)) {
-    if (value != "async" && value != "sync") return usage_error("--durability is async or sync");
-    opts.durability = value == "sync" ? Durability::sync : Durability::async;
-  }
+  opts.policy_paths = args.policies;
+  opts.catalog_path = args.catalog;
+  opts.ledger_path = args.ledger;
+  // async: rows commit within ms; SIGTERM flushes.
+  opts.durability = args.durability == "sync" ? Durability::sync : Durability::async;
+  for (const std::string& upstream : args.upstreams)
+    if (auto split = split_upstream(upstream)) opts.base_url_overrides[split->first] = split->second;
   adapters::GatewayServerOptions server_opts;
-  long n = 0, grace_ms = 10'000;
-  bool own_engine_threads = false;
-  if (take_flag(args, "--threads", value)) {
-    if (!parse_count(value, 1, 256, n)) return usage_error("--threads wants 1..256");
-    server_opts.threads = static_cast<unsigned>(n);
-  }
-  if (take_flag(args, "--engine-threads", value)) {
-    if (!parse_count(value, 1, 256, n)) return usage_error("--engine-threads wants 1..256");
-    opts.threads = static_cast<unsigned>(n);
-    own_engine_threads = true;
-  }
-  if (take_flag(args, "--max-connections", value)) {
-    if (!parse_count(value, 1, 1'000'000, n)) return usage_error("--max-connections wants a positive number");
-    server_opts.max_connections = static_cast<std::size_t>(n);
-  }
-  if (take_flag(args, "--busy-poll-us", value)) {
-    if (!parse_count(value, 0, 1'000'000, n)) return usage_error("--busy-poll-us wants 0..1000000 microseconds");
-    server_opts.busy_poll = std::chrono::microseconds(n);
-  }
-  if (take_flag(args, "--grace-ms", value) && !parse_count(value, 0, 3'600'000, grace_ms))
-    return usage_error("--grace-ms wants milliseconds");
-  if (!args.empty()) return usage_error("unexpected argument '" + args.front() + "'");
-  if (opts.policy_paths.empty()) return usage_error("--policy is required");
-  if (keys_path.empty()) return usage_error("--keys is required: requests are billed to the team of their key");
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos || !parse_count(listen.substr(colon + 1), 0, 65535, n))
-    return usage_error("--listen wants HOST:PORT");
-  server_opts.address = listen.substr(0, colon);
-  server_opts.port = static_cast<uint16_t>(n);
+  server_opts.threads = args.threads;
+  const bool own_engine_threads = args.engine_threads > 0;
+  if (own_engine_threads) opts.threads = args.engine_threads;
+  server_opts.max_connections = args.max_connections;
+  server_opts.busy_poll = std::chrono::microseconds(args.busy_poll_us);
+  const long grace_ms = args.grace_ms;
+  const std::string& keys_path = args.keys;
+  const bool log_prompts = args.log_prompts;
+  const auto listen = split_host_port(args.listen);
+  if (!listen) return std::cerr << "tollgate serve: --listen wants HOST:PORT\n", 2;
+  server_opts.address = listen->first;
+  server_opts.port = listen->second;
   server_opts.error_response = transport_error_response;
 
   auto keys = KeyTable::load(keys_path);
   if (!keys.ok()) return std::cerr << "tollgate serve: " << keys.error().message() << "\n", 2;
-  auto log = RequestLog::open(log_where);
+  auto log = RequestLog::open(args.log);
   if (!log.ok()) return std::cerr << "tollgate serve: " << log.error().message() << "\n", 2;
   opts.on_ledger_error = ledger_error_logger(**log);
 

@@ -17,36 +17,16 @@ namespace {
 
 constexpr std::size_t kMaxLineBytes = 4u << 20;
 
-constexpr const char* kUsage =
-    "usage: tollgate simulate --policy P [--policy P2 ...] --traffic T.jsonl\n"
-    "                         [--baseline gpt-4o] [--catalog C] [--format table|json]\n"
-    "T.jsonl: one request a line:\n"
-    "  {\"ts\": \"2026-05-14T09:12:03Z\", \"team\": \"support\", \"user\": \"bot\",\n"
-    "   \"tags\": {\"task\": \"classify\"}, \"input_tokens\": 820, \"output_tokens\": 40, \"max_tokens\": 200}\n"
-    "  (\"messages\": [...] instead of input_tokens; without output_tokens, max_tokens\n"
-    "   or else 256 output tokens are assumed). Example: examples/traffic/sample.jsonl\n"
-    "Modelled: routing, spend caps (deny / downgrade) at the lines' timestamps,\n"
-    "catalog prices. Not modelled: provider failures and fallbacks, caching.\n";
-
 }  // namespace
 
-int cmd_simulate(const Args& in) {
-  Args args = in;
-  if (take_switch(args, "--help")) return std::cout << kUsage, 0;
+int cmd_simulate(const SimulateArgs& args) {
   Options opts;
-  std::string path, traffic, baseline = "gpt-4o", format = "table";
-  while (take_flag(args, "--policy", path)) opts.policy_paths.push_back(path);
-  take_flag(args, "--catalog", opts.catalog_path);
-  take_flag(args, "--baseline", baseline);
-  take_flag(args, "--format", format);
-  if (!take_flag(args, "--traffic", traffic) || opts.policy_paths.empty() || !args.empty() ||
-      (format != "table" && format != "json")) {
-    std::cerr << kUsage;
-    return 2;
-  }
+  opts.policy_paths = args.policies;
+  opts.catalog_path = args.catalog;
+  const std::string& traffic = args.traffic;
   auto policy = engine::build_policy_set(opts);
   if (!policy.ok()) return std::cerr << policy.error().what() << "\n", 1;
-  auto sim = Simulator::create(*policy, baseline);
+  auto sim = Simulator::create(*policy, args.baseline);
   if (!sim.ok()) return std::cerr << sim.error().what() << "\n", 2;
 
   std::ifstream file(traffic, std::ios::binary);
@@ -60,7 +40,7 @@ int cmd_simulate(const Args& in) {
     if (!line.ok()) return std::cerr << line.error().message() << "\n", 2;
     (*sim)->replay(*line);
   }
-  if (format == "json") {
+  if (args.format == "json") {
     std::cout << simulation_json((*sim)->result()).dump(2) << "\n";
   } else {
     print_simulation((*sim)->result(), std::cout);

@@ -43,21 +43,12 @@ class EngineTestHost final : public dsl::PolicyTestHost {
 
 }  // namespace
 
-int cmd_test(const Args& in) {
-  Args args = in;
-  if (take_switch(args, "--help")) {
-    std::cout << "usage: tollgate test [--catalog C] PATH...\n"
-                 "Runs *_test.lua files (a directory: all of them). Exit 0 when all pass.\n";
-    return 0;
-  }
-  std::string catalog;
-  take_flag(args, "--catalog", catalog);
-  if (args.empty()) return std::cerr << "usage: tollgate test [--catalog C] PATH...\n", 2;
-  auto files = dsl::find_policy_tests(args);
+int cmd_test(const PathsArgs& args) {
+  auto files = dsl::find_policy_tests(args.paths);
   if (!files.ok()) return std::cerr << files.error().message() << "\n", 2;
   int passed = 0, failed = 0;
   for (const auto& f : *files) {
-    EngineTestHost host(catalog);
+    EngineTestHost host(args.catalog);
     auto r = dsl::run_policy_test_file(f, host, std::cout);
     passed += r.passed;
     failed += r.failed;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -306,59 +305,8 @@ void print_report(const Report& report, ReportFormat format, std::ostream& out) 
   }
 }
 
-int run_report(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  static constexpr const char* kUsage =
-      "usage: tollgate report --ledger DB [--since 7d|12h|30m|2026-05-01] "
-      "[--by team|user|route|provider|model|day]... [--format table|csv|json] [--accept 0.7]\n";
-  ReportOptions options;
-  std::string since = "7d";
-  const int64_t now = unix_now_ms();
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& flag = args[i];
-    if (flag == "-h" || flag == "--help") {
-      out << kUsage;
-      return 0;
-    }
-    if (i + 1 >= args.size()) {
-      err << "tollgate report: " << flag << " needs a value\n" << kUsage;
-      return 2;
-    }
-    const std::string& value = args[++i];
-    if (flag == "--ledger") {
-      options.ledger_path = value;
-    } else if (flag == "--since") {
-      since = value;
-    } else if (flag == "--by") {
-      // --by team,provider is the same as --by team --by provider.
-      size_t start = 0;
-      for (size_t comma; (comma = value.find(',', start)) != std::string::npos; start = comma + 1)
-        options.group_by.push_back(value.substr(start, comma - start));
-      options.group_by.push_back(value.substr(start));
-    } else if (flag == "--format") {
-      if (value == "table") options.format = ReportFormat::table;
-      else if (value == "csv") options.format = ReportFormat::csv;
-      else if (value == "json") options.format = ReportFormat::json;
-      else {
-        err << "tollgate report: --format '" << value << "': use table, csv or json\n";
-        return 2;
-      }
-    } else if (flag == "--accept") {
-      char* end = nullptr;
-      options.accept = std::strtod(value.c_str(), &end);
-      if (end == value.c_str() || *end != '\0' || !(options.accept >= 0 && options.accept <= 1)) {
-        err << "tollgate report: --accept '" << value << "': give a score between 0 and 1\n";
-        return 2;
-      }
-    } else {
-      err << "tollgate report: unknown option '" << flag << "'\n" << kUsage;
-      return 2;
-    }
-  }
-  if (options.ledger_path.empty()) {
-    err << "tollgate report: --ledger is required\n" << kUsage;
-    return 2;
-  }
-  auto since_ms = parse_since(since, now);
+int run_report(ReportOptions options, const std::string& since, std::ostream& out, std::ostream& err) {
+  auto since_ms = parse_since(since, unix_now_ms());
   if (!since_ms) {
     err << "tollgate report: " << since_ms.error().message() << "\n";
     return 2;

@@ -51,10 +51,11 @@ struct Report {
 Result<Report> build_report(const ReportOptions& options);
 void print_report(const Report& report, ReportFormat format, std::ostream& out);
 
-// The CLI: `tollgate report --ledger DB [--since 7d|12h|2026-05-01]
-// [--by team|user|route|provider|model|day]... [--format table|csv|json]
-// [--accept 0.7]`. `args` excludes the program and subcommand names.
-// Returns the exit status: 0 done, 1 the ledger could not be read, 2 usage.
-int run_report(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// `tollgate report` once its flags are parsed (tools/main.cpp): the report
+// of the attempts since `since` (7d, 12h, 30m before now, or a UTC date
+// 2026-05-01; it sets options.since_ms), printed to `out`, problems to `err`.
+// Returns the exit status: 0 done, 1 the ledger could not be read, 2 a bad
+// --since or --by.
+int run_report(ReportOptions options, const std::string& since, std::ostream& out, std::ostream& err);
 
 }  // namespace tollgate::engine

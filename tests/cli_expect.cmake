@@ -1,0 +1,25 @@
+# Runs the command after `--` and checks its exit status and its output
+# (stdout and stderr together) the way a script calling it would:
+#   cmake -DEXPECT_EXIT=2 -DEXPECT_OUTPUT=<regex> -P cli_expect.cmake -- prog args...
+# ctest's PASS_REGULAR_EXPRESSION ignores the exit status, so this checks both.
+set(_cmd "")
+set(_after_dashes FALSE)
+math(EXPR _last "${CMAKE_ARGC} - 1")
+foreach(_i RANGE ${_last})
+  if(_after_dashes)
+    list(APPEND _cmd "${CMAKE_ARGV${_i}}")
+  elseif(CMAKE_ARGV${_i} STREQUAL "--")
+    set(_after_dashes TRUE)
+  endif()
+endforeach()
+if(NOT _cmd OR NOT DEFINED EXPECT_EXIT OR NOT DEFINED EXPECT_OUTPUT)
+  message(FATAL_ERROR "usage: cmake -DEXPECT_EXIT=N -DEXPECT_OUTPUT=REGEX -P cli_expect.cmake -- COMMAND...")
+endif()
+execute_process(COMMAND ${_cmd} RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _out)
+message("${_out}")
+if(NOT _rc STREQUAL "${EXPECT_EXIT}")
+  message(FATAL_ERROR "exit status ${_rc}, expected ${EXPECT_EXIT}")
+endif()
+if(NOT _out MATCHES "${EXPECT_OUTPUT}")
+  message(FATAL_ERROR "the output does not match: ${EXPECT_OUTPUT}")
+endif()
