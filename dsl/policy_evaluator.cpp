@@ -39,10 +39,12 @@ Result<Worker*> worker_for(const std::shared_ptr<const PolicyProgram>& program) 
   w.program_id = program->id;
   w.program = program;
   w.sandbox = std::make_unique<LuaSandbox>(program->limits);
-  if (auto r = instantiate_policy(*w.sandbox, *program, nullptr); !r.ok()) return r.error();
+  // The views first: instantiating freezes the state, and what it holds then
+  // is what its memory cap counts from.
   CallState* call = w.call.get();
   if (auto r = w.sandbox->evaluate([&](lua_State* L) { install_views(L, call); }); !r.ok())
     return r.error();
+  if (auto r = instantiate_policy(*w.sandbox, *program, nullptr); !r.ok()) return r.error();
   ws.insert(ws.begin(), std::move(w));
   return &ws.front();
 }
@@ -92,9 +94,10 @@ Result<void> PolicyEvaluator::select(int slot, const RequestFacts& facts, const 
     if (t == LUA_TSTRING) {
       models.emplace_back(lua_tostring(L, -1));
     } else if (t == LUA_TTABLE) {
-      const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L, -1));
+      // Not raw: the list may be a table made at load, which is frozen.
+      const lua_Integer n = luaL_len(L, -1);
       for (lua_Integer i = 1; i <= n; ++i) {
-        if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
+        if (lua_geti(L, -1, i) != LUA_TSTRING)
           luaL_error(L, "`select` must return a list of model ids; item %I is a %s", i,
                      luaL_typename(L, -1));
         models.emplace_back(lua_tostring(L, -1));

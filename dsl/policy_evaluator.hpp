@@ -5,9 +5,12 @@
 // reload does not leak states on long-lived threads). A state is never
 // shared between threads or used by two evaluations at once.
 //
+// Each evaluation starts from the state as it was when the program loaded
+// (LuaSandbox::freeze): nothing one call keeps reaches the next.
+//
 // In a function, `r` is the request view and `ctx` the context: both are
-// valid only during the call; kept in an upvalue and used later, they raise
-// an error instead of reading a finished request.
+// valid only during the call; a view that outlived it would raise an error
+// instead of reading a finished request.
 #pragma once
 
 #include <memory>

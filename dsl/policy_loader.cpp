@@ -480,7 +480,8 @@ Result<void> instantiate_policy(LuaSandbox& sandbox, const PolicyProgram& progra
     lua_setfield(S, LUA_REGISTRYINDEX, kDeclsKey);
   };
   if (auto r = sandbox.evaluate(compile); !r.ok()) return r;
-  return sandbox.freeze_globals();
+  // From here on nothing an evaluation does reaches the next one.
+  return sandbox.freeze(kFnsKey);
 }
 
 void push_function(lua_State* L, int slot) {

@@ -45,7 +45,8 @@ Result<LoadedPolicy> load_policy(std::vector<PolicySource> sources, SandboxLimit
 
 // Runs a program's files in `sandbox` and stores its user functions in the
 // sandbox's registry by slot (see push_function). Fills `decls` if given.
-// Freezes the sandbox's globals afterwards.
+// Freezes the sandbox afterwards (LuaSandbox::freeze), the user functions
+// and what they reach included.
 Result<void> instantiate_policy(LuaSandbox& sandbox, const PolicyProgram& program,
                                 PolicyDecls* decls);
 

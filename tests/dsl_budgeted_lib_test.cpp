@@ -145,3 +145,43 @@ TEST_CASE("budgeted string and table functions answer exactly as Lua's own", "[s
     CHECK(run_sandboxed(expr) == stock);
   }
 }
+
+TEST_CASE("the sandbox's xpcall and coroutine functions answer exactly as Lua's own", "[sandbox]") {
+  // These refuse to run policy code once an evaluation is stopped
+  // (dsl/lua_stop_guards.hpp); until then they must be Lua's.
+  const char* probes[] = {
+      // xpcall: results, arguments, handlers, a handler that fails, a bad handler
+      R"~(xpcall(function(a, b) return a + b, "two" end, function(e) return "handled" end, 1, 2))~",
+      R"~(xpcall(function() error("boom") end, function(e) return "handled: " .. e end))~",
+      R"~(xpcall(function() error({ 1, 2 }) end, function(e) return e end))~",
+      R"~(xpcall(function() error("boom") end, function(e) error("again") end))~",
+      R"~(xpcall(function() return 1 end))~",
+      R"~(xpcall(function() return 1 end, 42))~",
+      R"~((function() local co = coroutine.wrap(function() return xpcall(function() return coroutine.yield(1) + 1 end, function(e) return e end) end) return co(), co(41) end)())~",
+      // coroutine.wrap: yields and resumes, errors with their position, a dead coroutine, __close on error
+      R"~((function() local f = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end) return f(1), f(10) end)())~",
+      R"~(coroutine.wrap(function() error("boom") end)())~",
+      R"~(coroutine.wrap(function() error({ "table" }) end)())~",
+      R"~((function() local f = coroutine.wrap(function() end) f() return f() end)())~",
+      R"~(coroutine.wrap(1))~",
+      R"~(coroutine.wrap(function() local x <close> = setmetatable({}, { __close = function() error("in close") end }) error("boom") end)())~",
+      R"~(coroutine.wrap(function() coroutine.wrap(function() error("inner") end)() end)())~",
+      // coroutine.resume: results, a dead coroutine, not a coroutine
+      R"~(coroutine.resume(coroutine.create(function(a, b) return a * b, "done" end), 6, 7))~",
+      R"~((function() local co = coroutine.create(function() end) coroutine.resume(co) return coroutine.resume(co) end)())~",
+      R"~(coroutine.resume(coroutine.create(function() error("boom") end)))~",
+      R"~(coroutine.resume(1))~",
+      // coroutine.close: dead, suspended with a failing __close, running, not a coroutine
+      R"~(coroutine.close(coroutine.create(function() end)))~",
+      R"~((function() local co = coroutine.create(function() local x <close> = setmetatable({}, { __close = function() error("c") end }) coroutine.yield() end) coroutine.resume(co) return coroutine.close(co) end)())~",
+      R"~((function() local co = coroutine.create(function() error("dead") end) coroutine.resume(co) return coroutine.close(co) end)())~",
+      R"~(coroutine.close(coroutine.running()))~",
+      R"~(coroutine.close(1))~",
+  };
+  for (const char* expr : probes) {
+    INFO(expr);
+    const std::string stock = run_stock(expr);
+    CHECK(stock.rfind("<did not run", 0) != 0);
+    CHECK(run_sandboxed(expr) == stock);
+  }
+}

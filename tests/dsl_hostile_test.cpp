@@ -165,6 +165,25 @@ TEST_CASE("hostile policies: every attack in the catalogue is refused or contain
   }
 }
 
+TEST_CASE("hostile policies: nothing one request leaves in a policy reaches the next, over 1,000 requests",
+          "[sandbox][hostile]") {
+  // stash_across_requests.lua keeps each prompt in a file-level local, in a
+  // table made at load and in a replaced _ENV, and grows a hoard by 64 KiB
+  // a request (64 MB by the end, were it kept); any request that sees an
+  // earlier one's data, another team's prompt included, goes to "steered".
+  Target t;
+  const Attack a = read_attack(fs::path(TOLLGATE_TEST_DATA) / "hostile" / "stash_across_requests.lua");
+  REQUIRE(t.apply(a.name, a.text).ok());
+  for (int i = 0; i < 1000; ++i) {
+    const std::string team = i % 2 ? "red" : "blue";
+    auto r = t.m.api().complete(chat(team, "team " + team + "'s prompt " + std::to_string(i), {{"attack", "yes"}}));
+    INFO("request " << i << " from team " << team);
+    if (!r.ok()) FAIL("the request should be answered: " << r.error().what());
+    REQUIRE(r->route == "attack");
+  }
+  t.serves("normal");
+}
+
 TEST_CASE("hostile policies: attacks from several threads at once leave the engine serving",
           "[sandbox][hostile][concurrency]") {
   // Every request-time attack in one policy directory, each on its own route

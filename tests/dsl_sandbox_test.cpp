@@ -2,6 +2,9 @@
 // error, and the engine keeps serving afterwards.
 #include <set>
 
+#include <lua.hpp>
+
+#include "dsl/lua_sandbox.hpp"
 #include "engine_support.hpp"
 
 using namespace tollgate;
@@ -102,8 +105,9 @@ TEST_CASE("policy functions cannot keep state in globals or change the request",
 }
 
 TEST_CASE("a request view kept in an upvalue never reads a finished request", "[sandbox]") {
-  // Views are bound to the call in progress: a policy that stashes `r`
-  // sees the request being decided now, never the one it was given.
+  // Views are bound to the call in progress, and a file-level local a call
+  // sets is put back when it returns: a policy that stashes `r` finds
+  // nothing on the next request, so it never reads another request.
   TestEngine e(R"(
 local kept
 route "keep" {
@@ -114,8 +118,76 @@ route "keep" {
 route "default" { try = { "gpt-4o" } }
 )");
   CHECK(e->decide(chat("one", "x"))->route == "default");
-  CHECK(e->decide(chat("other", "x"))->route == "keep");
+  CHECK(e->decide(chat("other", "x"))->route == "default");  // `kept` is nil again
   CHECK(e->decide(chat("one", "x"))->route == "default");
+}
+
+TEST_CASE("what a policy made at load is read-only in its functions, and reads as before", "[sandbox]") {
+  // Nothing a function keeps may reach a later request (docs/policies.md):
+  // tables made at load refuse writes, file-level locals are put back.
+  const std::string made_at_load = R"(
+local tiers = { "gold", "silver" }
+local limits = { gold = { tokens = 8000 } }
+local Model = {}
+Model.__index = Model
+function Model.new(id) return setmetatable({ id = id }, Model) end
+function Model:label() return "m:" .. self.id end
+local calls = 0
+)";
+  TestEngine reads(made_at_load + R"(
+route "r" {
+  when = function(r, ctx)
+    calls = calls + 1
+    local n = 0
+    for _, t in ipairs(tiers) do n = n + 1 end
+    for k, v in pairs(limits) do n = n + 1 end
+    return calls == 1 and n == 3 and #tiers == 2 and limits.gold.tokens == 8000 and next(limits) == "gold"
+       and rawget(tiers, 1) == "gold" and rawlen(tiers) == 2 and table.concat(tiers, ",") == "gold,silver"
+       and Model.new(r.team):label() == "m:t" and getmetatable(Model.new("x")) == Model
+  end,
+  try = { "gpt-4o-mini" },
+}
+route "fallback" { try = { "gpt-4o" } }
+)");
+  for (int i = 0; i < 3; ++i) CHECK(reads->decide(chat("t", "x"))->route == "r");  // `calls` is 0 again each time
+
+  auto write_error = [&](const std::string& body) {
+    TestEngine e(made_at_load + with_when(body));
+    auto d = e->decide(chat("t", "x"));
+    return d.ok() ? std::string() : d.error().message();
+  };
+  CHECK(write_error("    tiers[3] = r.team") ==
+        "policy.lua:9: route 'r' when: policy.lua:11: policy functions cannot change a table made at load "
+        "(key 3); copy it into a new table");
+  CHECK(write_error("    limits.gold.tokens = 1").find("cannot change a table made at load (key tokens)") !=
+        std::string::npos);
+  CHECK(write_error("    table.sort(tiers, function(a, b) return a > b end)")
+            .find("cannot change a table made at load") != std::string::npos);
+  CHECK(write_error("    setmetatable(tiers, nil)").find("cannot change a protected metatable") != std::string::npos);
+  CHECK(write_error("    Model.label = nil").find("cannot change a table made at load (key label)") !=
+        std::string::npos);
+}
+
+TEST_CASE("a state's memory cap holds across evaluations", "[sandbox][limits]") {
+  // Memory one evaluation leaves in the state counts against the next: the
+  // cap is what the loaded policy holds plus twice the evaluation's memory,
+  // never measured again from what the state holds. Here C code keeps
+  // 300 KiB per evaluation (a leak the sandbox cannot see): 2 MiB of cap
+  // holds six such blocks, not seven.
+  dsl::LuaSandbox sandbox(dsl::SandboxLimits{1'000'000, 1 << 20});
+  REQUIRE(sandbox.run_chunk("local loaded = true\n", "@policy.lua").ok());
+  REQUIRE(sandbox.freeze("no user functions").ok());
+  auto keep_300k = [](lua_State* L) {
+    const std::string block(300 << 10, 'x');
+    lua_pushlstring(L, block.data(), block.size());
+    luaL_ref(L, LUA_REGISTRYINDEX);
+  };
+  int kept = 0;
+  Result<void> r;
+  while (kept < 100 && (r = sandbox.evaluate(keep_300k)).ok()) ++kept;
+  CHECK(kept == 6);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message() == "memory limit exceeded (1048576 bytes per evaluation)");
 }
 
 TEST_CASE("yielding across the C boundary is an error, not a crash", "[sandbox]") {
