@@ -1,6 +1,6 @@
 // Our JSON reader (adapters/json/json_reader.hpp, behind the answer scan and
-// parse_json) accepts exactly what nlohmann::json::parse() accepts, and
-// parse_json builds the same tree,
+// parse_json) accepts exactly what nlohmann::json::parse() accepts (but for
+// exponents past INT_MAX), and parse_json builds the same tree,
 // rule by rule: byte-order mark, whitespace, literals, numbers at the edges
 // of int64/uint64/double, escapes and surrogates, UTF-8 well-formedness,
 // nesting, duplicate keys and what may follow the value. And JsonWriter
@@ -8,19 +8,21 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "adapters/json/json_parse.hpp"
 #include "adapters/json/json_reader.hpp"
 #include "adapters/json/json_write.hpp"
+#include "adapters/providers/answer_scan.hpp"
 
 namespace {
 
 // Reads `text` both ways; checks they agree and says whether it was JSON.
 bool agrees_with_nlohmann(const std::string& text) {
   INFO("text: " << nlohmann::json(text).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace));
-  const nlohmann::json ours = tollgate::adapters::parse_json(text);
+  const nlohmann::json ours = tollgate::adapters::parse_json(text, tollgate::adapters::kUnboundedJsonDepth);
   const nlohmann::json theirs = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   REQUIRE(ours.is_discarded() == theirs.is_discarded());
   if (ours.is_discarded()) return false;
@@ -84,6 +86,26 @@ TEST_CASE("json reader: numbers at the edges of their types") {
   // double's range is an error.
   CHECK(agrees_with_nlohmann("1" + std::string(300, '0')));
   CHECK_FALSE(agrees_with_nlohmann("1" + std::string(400, '0')));
+  // Rounded as strtod rounds, not as Boost 1.81's own conversion does.
+  for (const char* ok : {"0.1", "0.3", "1.1", "3.141592653589793", "0.30000000000000004", "4.9e-324",
+                         "2.2250738585072011e-308", "9007199254740993.0",
+                         "123456789012345678901234567890e-10"}) {
+    CHECK(agrees_with_nlohmann(ok));
+  }
+}
+
+TEST_CASE("json reader: an exponent past INT_MAX is the one text nlohmann reads and ours refuses") {
+  using tollgate::adapters::parse_json;
+  for (const char* zero : {"0e2147483648", "1e-9999999999", "[0.5E-00000000000000000002147483649]"}) {
+    INFO(zero);
+    CHECK_FALSE(nlohmann::json::parse(zero, nullptr, false).is_discarded());  // a zero to nlohmann
+    CHECK(parse_json(zero).is_discarded());
+  }
+  // Below that, both read the zero; a huge positive exponent fails both.
+  CHECK(agrees_with_nlohmann("1e-2147483647"));
+  CHECK(agrees_with_nlohmann("0e2147483647"));
+  CHECK_FALSE(agrees_with_nlohmann("1e2147483647"));
+  CHECK_FALSE(agrees_with_nlohmann("1e9999999999"));
 }
 
 TEST_CASE("json reader: strings, escapes and UTF-8") {
@@ -104,15 +126,31 @@ TEST_CASE("json reader: strings, escapes and UTF-8") {
   }
 }
 
+TEST_CASE("json reader: long strings and keys with escapes arrive whole") {
+  // basic_parser hands a string over in parts once its escapes fill its
+  // buffer; the handler sees one string.
+  const std::string text(9000, 'x');
+  std::string escaped;
+  for (int i = 0; i < 3000; ++i) escaped += R"(a\\\n\u00e9)";
+  for (const std::string& doc :
+       {"\"" + text + "\"", "\"" + escaped + "\"", "{\"" + escaped + "\":\"" + escaped + "\"}",
+        "[\"" + text + "\\t" + text + "\"]"}) {
+    CHECK(agrees_with_nlohmann(doc));
+  }
+}
+
 TEST_CASE("json reader: nesting and duplicate keys") {
   // Deep, but not so deep that nlohmann's recursive dump() and operator==,
   // which the check uses, run out of stack under ASan (the reader itself
   // keeps its open containers on the heap).
   CHECK(agrees_with_nlohmann(std::string(300, '[') + std::string(300, ']')));
   CHECK_FALSE(agrees_with_nlohmann(std::string(300, '[') + std::string(299, ']')));
+  // The reader recurses once per level: a hostile upstream's 100,000 levels
+  // are refused at the bound, before the handler sees a deeper one.
   Refuser deep;
-  CHECK(tollgate::adapters::read_json(std::string(100000, '[') + std::string(100000, ']'), deep));
-  CHECK(deep.events == 200000);
+  CHECK_FALSE(tollgate::adapters::read_json(std::string(100000, '[') + std::string(100000, ']'), deep,
+                                            tollgate::adapters::kMaxJsonDepth));
+  CHECK(deep.events == tollgate::adapters::kMaxJsonDepth);
   std::string objects;
   for (int i = 0; i < 40; ++i) objects += "{\"k\":";
   objects += "1";
@@ -122,13 +160,43 @@ TEST_CASE("json reader: nesting and duplicate keys") {
   CHECK(agrees_with_nlohmann(R"({"a":{"x":1},"a":{"y":2}})"));
 }
 
+TEST_CASE("parse_json refuses text nested deeper than its bound, answers' bound by default") {
+  using tollgate::adapters::kMaxJsonDepth;
+  using tollgate::adapters::parse_json;
+  const auto nest = [](int n) { return std::string(static_cast<std::size_t>(n), '[') + std::string(static_cast<std::size_t>(n), ']'); };
+  CHECK_FALSE(parse_json(nest(kMaxJsonDepth)).is_discarded());
+  CHECK(parse_json(nest(kMaxJsonDepth + 1)).is_discarded());
+  // A hostile upstream's 100,000 levels: refused without a deep tree to
+  // walk, destroy or dump.
+  CHECK(parse_json(nest(100000)).is_discarded());
+  std::string objects;
+  for (int i = 0; i < kMaxJsonDepth + 1; ++i) objects += "{\"k\":";
+  objects += "1" + std::string(static_cast<std::size_t>(kMaxJsonDepth) + 1, '}');
+  CHECK(parse_json(objects).is_discarded());
+  CHECK(parse_json(objects, kMaxJsonDepth + 1).is_object());
+}
+
+TEST_CASE("the answer scan holds an answer to parse_json's bound") {
+  using tollgate::adapters::kMaxJsonDepth;
+  // The answer object and its choices array are two levels of the bound.
+  const auto answer = [](int levels) {
+    const auto n = static_cast<std::size_t>(levels - 2);
+    return R"({"choices":[)" + std::string(n, '[') + std::string(n, ']') + "]}";
+  };
+  CHECK(tollgate::adapters::scan_completion(answer(kMaxJsonDepth)).has_value());
+  CHECK_FALSE(tollgate::adapters::parse_json(answer(kMaxJsonDepth)).is_discarded());
+  CHECK_FALSE(tollgate::adapters::scan_completion(answer(kMaxJsonDepth + 1)).has_value());
+  CHECK(tollgate::adapters::parse_json(answer(kMaxJsonDepth + 1)).is_discarded());
+}
+
 TEST_CASE("json reader: a handler that says stop fails the read") {
   Refuser refuser;
   refuser.refuse_keys = true;
-  CHECK_FALSE(tollgate::adapters::read_json(R"({"a":1})", refuser));
+  CHECK_FALSE(tollgate::adapters::read_json(R"({"a":1})", refuser, tollgate::adapters::kMaxJsonDepth));
   CHECK(refuser.events == 2);  // start_object, then the refused key
   Refuser accepting;
-  CHECK(tollgate::adapters::read_json(R"({"a":[1,2.5,"s",null,true]})", accepting));
+  CHECK(tollgate::adapters::read_json(R"({"a":[1,2.5,"s",null,true]})", accepting,
+                                      tollgate::adapters::kMaxJsonDepth));
   CHECK(accepting.events == 10);
 }
 

@@ -66,10 +66,11 @@ class TreeBuilder {
 
 }  // namespace
 
-json parse_json(std::string_view text) {
+json parse_json(std::string_view text, int max_depth) {
   json root;
   TreeBuilder builder(root);
-  if (!read_json(text, builder)) return json(json::value_t::discarded);
+  // The reader refuses a text deeper than max_depth before the tree gets there.
+  if (!read_json(text, builder, max_depth)) return json(json::value_t::discarded);
   return root;
 }
 

@@ -1,8 +1,29 @@
 #include "adapters/json/json_write.hpp"
 
-#include "adapters/json/json_reader.hpp"
-
 namespace tollgate::adapters {
+
+namespace {
+
+// The length of the well-formed UTF-8 sequence of two or more bytes that
+// starts at p (lead byte >= 0x80), or 0 when it is not one (RFC 3629's
+// table, as nlohmann's serializer checks it).
+size_t utf8_sequence(const unsigned char* p, const unsigned char* end) {
+  const unsigned char c = p[0];
+  auto in = [&](size_t i, unsigned char lo, unsigned char hi) {
+    return p + i < end && p[i] >= lo && p[i] <= hi;
+  };
+  if (c >= 0xC2 && c <= 0xDF) return in(1, 0x80, 0xBF) ? 2 : 0;
+  if (c == 0xE0) return in(1, 0xA0, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+  if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF)
+    return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) ? 3 : 0;
+  if (c == 0xED) return in(1, 0x80, 0x9F) && in(2, 0x80, 0xBF) ? 3 : 0;
+  if (c == 0xF0) return in(1, 0x90, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  if (c >= 0xF1 && c <= 0xF3) return in(1, 0x80, 0xBF) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  if (c == 0xF4) return in(1, 0x80, 0x8F) && in(2, 0x80, 0xBF) && in(3, 0x80, 0xBF) ? 4 : 0;
+  return 0;
+}
+
+}  // namespace
 
 JsonWriter::JsonWriter(std::string& out, InvalidUtf8 invalid)
     : out_(out),
@@ -30,7 +51,7 @@ void JsonWriter::string(std::string_view s) {
     if (p == end) break;
     const unsigned char c = *p;
     if (c >= 0x80) {
-      const size_t n = json_reader_detail::utf8_sequence(p, end);
+      const size_t n = utf8_sequence(p, end);
       if (n == 0) {  // not UTF-8: let nlohmann refuse (or replace) it as dump() does
         out_.resize(start);
         value(nlohmann::json(s));

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "adapters/json/json_parse.hpp"
 #include "adapters/json/json_reader.hpp"
 #include "adapters/providers/wire_format.hpp"
 
@@ -187,7 +188,9 @@ class CompletionScan {
 
 std::optional<AnswerFacts> scan_completion(std::string_view body) {
   CompletionScan scan;
-  if (!read_json(body, scan)) return std::nullopt;
+  // The bound parse_json holds answers to: what decode() would refuse, a
+  // passed-on answer may not carry either.
+  if (!read_json(body, scan, kMaxJsonDepth)) return std::nullopt;
   return scan.result();
 }
 

@@ -22,8 +22,9 @@ struct AnswerFacts {
   std::string finish_reason;
 };
 
-// The facts of `body` when it is valid JSON, an object, holds a "choices"
-// array and no "error" member; nullopt otherwise (decode() then says why).
+// The facts of `body` when it is valid JSON no deeper than kMaxJsonDepth
+// (adapters/json/json_parse.hpp), an object, holds a "choices" array and no
+// "error" member; nullopt otherwise (decode() then says why).
 std::optional<AnswerFacts> scan_completion(std::string_view body);
 
 }  // namespace tollgate::adapters
