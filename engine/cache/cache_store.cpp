@@ -1,11 +1,11 @@
 #include "engine/cache/cache_store.hpp"
 
 #include <condition_variable>
-#include <deque>
 #include <mutex>
-#include <thread>
+#include <optional>
 #include <vector>
 
+#include "engine/ledger/batch_writer.hpp"
 #include "engine/ledger/ledger_sqlite.hpp"
 #include "engine/wall_clock.hpp"
 
@@ -65,6 +65,12 @@ bool secret_from_hex(std::string_view hex, CacheKeySecret& out) {
   return true;
 }
 
+// One queued write.
+struct Op {
+  CacheKey key;
+  CachedPtr value;  // null: delete
+};
+
 Result<sql::Db> open_db(const CacheStore::Options& o) {
   auto db = sql::Db::open(o.path, sql::Db::Mode::read_write_create, o.busy_timeout_ms);
   if (!db) return db.error();
@@ -76,83 +82,64 @@ Result<sql::Db> open_db(const CacheStore::Options& o) {
 
 }  // namespace
 
-struct CacheStore::Impl {
-  struct Op {
-    CacheKey key;
-    CachedPtr value;  // null: delete
-  };
+struct CacheStore::Impl final : BatchWriter<Op>::Sink {
+  using Lock = BatchWriter<Op>::Lock;
 
   Options opts;
   CacheKeySecret secret{};
   sql::Db db;  // the writer thread's, once it runs
+  std::optional<sql::Stmt> upsert, del, purge;  // prepared at open; one missing fails every batch
 
-  mutable std::mutex mu;
-  std::condition_variable work_cv, done_cv;
-  std::deque<Op> queue;
+  // The queue and the writer thread; its mutex, `mu`, guards what follows.
+  BatchWriter<Op> writer;
+  std::mutex& mu = writer.mutex();
+  std::condition_variable done_cv;
   uint64_t queued = 0, done = 0;  // ops ever queued / ever processed
-  bool stopping = false;
-  CacheStoreStats st;  // guarded by mu
-  std::thread writer;
+  CacheStoreStats st;
+  // Writer thread only: how the batch being written went.
+  bool batch_ok = false;
+  CacheStoreStats delta;
 
-  Impl(Options o, sql::Db d) : opts(std::move(o)), db(std::move(d)) {}
+  Impl(Options o, sql::Db d) : opts(std::move(o)), db(std::move(d)), writer({opts.batch_size, {}}) {}
 
   // Never waits: put() runs on the request path and erase() under the
   // memory cache's shard lock. Puts fill up to max_pending; deletes may
   // queue max_pending more, so the evictions a queue of puts causes still
   // fit behind them. Past that a delete is dropped too (see erase()).
   void enqueue(Op op) {
-    {
-      std::lock_guard lock(mu);
-      const bool is_put = op.value != nullptr;
-      if (queue.size() >= (is_put ? opts.max_pending : 2 * opts.max_pending)) {
-        ++(is_put ? st.dropped : st.erases_dropped);
-        return;
-      }
-      queue.push_back(std::move(op));
-      ++queued;
+    std::lock_guard lock(mu);
+    const bool is_put = op.value != nullptr;
+    if (writer.size() >= (is_put ? opts.max_pending : 2 * opts.max_pending)) {
+      ++(is_put ? st.dropped : st.erases_dropped);
+      return;
     }
-    work_cv.notify_one();
+    writer.push(std::move(op));
+    ++queued;
   }
 
-  void run() {
-    auto upsert = db.prepare(kUpsert);
-    auto del = db.prepare(kDelete);
-    auto purge = db.prepare(kPurge);
-    std::vector<Op> batch;
-    for (;;) {
-      {
-        std::unique_lock lock(mu);
-        work_cv.wait(lock, [&] { return stopping || !queue.empty(); });
-        if (queue.empty()) return;  // stopping, and everything is written
-        while (!queue.empty() && batch.size() < opts.batch_size) {
-          batch.push_back(std::move(queue.front()));
-          queue.pop_front();
-        }
-      }
-      CacheStoreStats delta;
-      const bool ok = upsert && del && purge && write(batch, *upsert, *del, *purge, delta);
-      {
-        std::lock_guard lock(mu);
-        if (ok) {
-          st.written += delta.written;
-          st.erased += delta.erased;
-          st.purged += delta.purged;
-        } else {
-          ++st.write_errors;
-        }
-        done += batch.size();
-      }
-      done_cv.notify_all();
-      batch.clear();
+  // The writer thread's side (BatchWriter<Op>::Sink). A failed batch is
+  // lost: the cache is disposable.
+  void write(std::vector<Op>& batch) override {
+    delta = {};
+    batch_ok = upsert && del && purge && write_batch(batch);
+  }
+  void written(std::vector<Op>& batch, Lock&) override {
+    if (batch_ok) {
+      st.written += delta.written;
+      st.erased += delta.erased;
+      st.purged += delta.purged;
+    } else {
+      ++st.write_errors;
     }
+    done += batch.size();
+    done_cv.notify_all();
   }
 
-  bool write(const std::vector<Op>& batch, sql::Stmt& upsert, sql::Stmt& del, sql::Stmt& purge,
-             CacheStoreStats& delta) {
+  bool write_batch(const std::vector<Op>& batch) {
     if (!db.exec("BEGIN IMMEDIATE")) return false;
     for (const Op& op : batch) {
       const std::string hex = to_hex(op.key);
-      sql::Stmt& s = op.value ? upsert : del;
+      sql::Stmt& s = op.value ? *upsert : *del;
       s.bind(1, std::string_view(hex));
       if (op.value) {
         const CachedResponse& v = *op.value;
@@ -180,9 +167,9 @@ struct CacheStore::Impl {
         delta.erased += db.changes();
       }
     }
-    purge.bind(1, now());
-    const bool purged = static_cast<bool>(purge.step());
-    purge.reset();
+    purge->bind(1, now());
+    const bool purged = static_cast<bool>(purge->step());
+    purge->reset();
     if (!purged) {
       (void)db.exec("ROLLBACK");
       return false;
@@ -217,21 +204,17 @@ Result<std::unique_ptr<CacheStore>> CacheStore::open(Options options) {
                                             "' is damaged; delete the tollgate_cache_meta and "
                                             "tollgate_cache tables (the cache starts cold)");
   }
-  Impl* raw = impl.get();
-  raw->writer = std::thread([raw] { raw->run(); });
+  // Prepared here, used by the writer alone once it starts.
+  for (auto [stmt, text] : {std::pair{&impl->upsert, kUpsert}, {&impl->del, kDelete}, {&impl->purge, kPurge}}) {
+    if (auto prepared = impl->db.prepare(text)) stmt->emplace(std::move(*prepared));
+  }
+  impl->writer.start(*impl);
   return std::unique_ptr<CacheStore>(new CacheStore(std::move(impl)));
 }
 
 CacheStore::CacheStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-CacheStore::~CacheStore() {
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->stopping = true;
-  }
-  impl_->work_cv.notify_one();
-  impl_->writer.join();
-}
+CacheStore::~CacheStore() { impl_->writer.stop(); }
 
 const CacheKeySecret& CacheStore::secret() const { return impl_->secret; }
 

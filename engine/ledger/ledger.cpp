@@ -8,10 +8,10 @@
 #include <deque>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "engine/ledger/batch_writer.hpp"
 #include "engine/ledger/ledger_schema.hpp"
 #include "engine/ledger/ledger_sqlite.hpp"
 #include "engine/budget/spend_gate.hpp"
@@ -82,25 +82,23 @@ bool counts_against_model(std::string_view error_category) {
 
 }  // namespace
 
-struct Ledger::Impl {
+struct Ledger::Impl final : BatchWriter<Item>::Sink {
+  using Lock = BatchWriter<Item>::Lock;
+
   LedgerOptions options;
   std::string path;
   sql::Db db;                       // writer thread only, once started
   std::optional<sql::Stmt> insert_attempt, find_answer, insert_score, rows_after, last_row_id;
   QualityBoard quality;
 
-  mutable std::mutex mu;
-  std::condition_variable work_cv;   // writer: items arrived or stop
+  // The queue (queue_max_rows items, then append_async's overflow) and the
+  // writer thread; its mutex, `mu`, guards what follows unless said otherwise.
+  BatchWriter<Item> writer;
+  std::mutex& mu = writer.mutex();
   std::condition_variable done_cv;   // callers: a batch finished
-  std::condition_variable space_cv;  // callers: the queue has room
-  // Guarded by mu. Up to queue_max_rows items, then append_async's overflow.
-  std::deque<Item> queue;
-  std::atomic<bool> full{false};     // queue.size() >= queue_max_rows, for health()
-  size_t urgent = 0;                 // queued scores and barriers: close the batch now
   size_t overflow_lost = 0;          // rows refused past the overflow, not yet reported
-  SteadyClock::time_point first_arrival;
-  bool stop = false;
   std::optional<Error> first_error_since_flush;
+  std::vector<Item> finished;        // writer thread only: items whose callbacks are due
   LedgerStats counters;
   uint64_t reused_ids = 0;  // writer thread only: suffixes given to reused request ids
 
@@ -121,7 +119,6 @@ struct Ledger::Impl {
   SteadyClock::time_point next_retry;  // writer thread only
   std::optional<Error> batch_error;    // writer thread only: the last commit()'s failure
 
-  std::thread writer;
   // The file's identity when opened. SQLite keeps writing to a file that
   // was deleted or replaced under it, into an inode nobody will read again;
   // the writer checks before each batch and fails it instead.
@@ -129,7 +126,11 @@ struct Ledger::Impl {
   ino_t file_ino = 0;
 
   Impl(LedgerOptions o, std::string p, sql::Db d)
-      : options(std::move(o)), path(std::move(p)), db(std::move(d)), quality(options.quality) {}
+      : options(std::move(o)),
+        path(std::move(p)),
+        db(std::move(d)),
+        quality(options.quality),
+        writer({options.batch_max_rows, options.batch_max_delay}) {}
 
   int64_t now_ms() const { return options.clock ? options.clock() : unix_now_ms(); }
 
@@ -138,12 +139,10 @@ struct Ledger::Impl {
   Result<void> submit(Item item, Wait wait);
   std::optional<Error> refusal(const Item& item);
   std::string queue_full_message() const;
-  void note_queue_depth() { full.store(queue.size() >= options.queue_max_rows, std::memory_order_release); }
-  void report_overflow_lost(std::unique_lock<std::mutex>& lock);
-  void run();
+  void report_overflow_lost(Lock& lock);
   void keep_failed_row(Item& item);
-  bool retry_held(std::unique_lock<std::mutex>& lock);
-  void give_up_held(std::unique_lock<std::mutex>& lock);
+  bool retry_held(Lock& lock);
+  void give_up_held(Lock& lock);
   void commit(std::vector<Item>& batch);
   void fail_all(std::vector<Item>& batch, const Error& error);
   void report_failure(const Error& error, size_t rows_held);
@@ -152,6 +151,15 @@ struct Ledger::Impl {
   bool write_reused_id_row(Item& item);
   Result<void> write_score(Item& item);
   void read_foreign_spend();
+
+  // The writer thread's side (BatchWriter<Item>::Sink).
+  void write(std::vector<Item>& batch) override { commit(batch); }
+  void written(std::vector<Item>& batch, Lock& lock) override;
+  bool urgent(const Item& item) const override { return item.kind != Item::Kind::row; }  // scores, flushes
+  bool own_work(Lock& lock) override;
+  bool finish(Lock& lock) override;
+  std::optional<std::chrono::milliseconds> idle_period() override;
+  void idle(Lock& lock) override;
 };
 
 Result<void> Ledger::Impl::prepare() {
@@ -209,22 +217,15 @@ Result<void> Ledger::Impl::rebuild_quality() {
 // without mu, and the error is returned.
 Result<void> Ledger::Impl::submit(Item item, Wait wait) {
   Waiter waiter;
-  std::unique_lock lock(mu);
-  if (wait != Wait::nothing)
-    space_cv.wait(lock, [&] { return queue.size() < options.queue_max_rows || stop; });
+  Lock lock(mu);
+  if (wait != Wait::nothing) writer.wait_for_room(lock, options.queue_max_rows);
   if (std::optional<Error> refused = refusal(item)) {
     lock.unlock();
     if (item.on_done) item.on_done(*refused);
     return *std::move(refused);
   }
   if (wait == Wait::commit) item.waiter = &waiter;
-  const bool was_empty = queue.empty();
-  if (was_empty) first_arrival = SteadyClock::now();
-  const bool is_urgent = item.kind != Item::Kind::row;
-  if (is_urgent) ++urgent;
-  queue.push_back(std::move(item));
-  note_queue_depth();
-  if (was_empty || is_urgent || queue.size() >= options.batch_max_rows) work_cv.notify_one();
+  writer.push(std::move(item));
   if (wait != Wait::commit) {
     if (failing_error) return *failing_error;
     return {};
@@ -239,13 +240,13 @@ Result<void> Ledger::Impl::submit(Item item, Wait wait) {
 // and can be sent again; a row is a request already run, so it goes to the
 // overflow, and is lost only past it.
 std::optional<Error> Ledger::Impl::refusal(const Item& item) {
-  if (stop) return Error(ErrorCategory::internal, "the ledger is closing; nothing more is recorded");
-  if (queue.size() < options.queue_max_rows) return std::nullopt;
+  if (writer.stopping()) return Error(ErrorCategory::internal, "the ledger is closing; nothing more is recorded");
+  if (writer.size() < options.queue_max_rows) return std::nullopt;
   if (item.kind == Item::Kind::score) {
     return Error(ErrorCategory::ledger,
                  "record_quality: " + queue_full_message() + "; the score was not recorded, send it again later");
   }
-  if (item.kind == Item::Kind::row && queue.size() >= options.queue_max_rows + options.overflow_max_rows) {
+  if (item.kind == Item::Kind::row && writer.size() >= options.queue_max_rows + options.overflow_max_rows) {
     ++counters.rows_failed;
     ++overflow_lost;
     return Error(ErrorCategory::ledger,
@@ -256,14 +257,14 @@ std::optional<Error> Ledger::Impl::refusal(const Item& item) {
 }
 
 std::string Ledger::Impl::queue_full_message() const {
-  return "the ledger's write queue is full: " + std::to_string(queue.size()) + " items wait to be written to '" +
+  return "the ledger's write queue is full: " + std::to_string(writer.size()) + " items wait to be written to '" +
          path + "' (the disk is slow or stalled, or another process holds the file's lock)";
 }
 
 // Tells the embedder (options.on_error) of rows refused past the overflow
 // since the last report (mu is held on entry and on return; on_error runs
 // without it, on this, the writer's thread).
-void Ledger::Impl::report_overflow_lost(std::unique_lock<std::mutex>& lock) {
+void Ledger::Impl::report_overflow_lost(Lock& lock) {
   const size_t lost = std::exchange(overflow_lost, 0);
   if (lost == 0 || !options.on_error) return;
   Error error(ErrorCategory::ledger,
@@ -275,114 +276,96 @@ void Ledger::Impl::report_overflow_lost(std::unique_lock<std::mutex>& lock) {
   lock.lock();
 }
 
-void Ledger::Impl::run() {
-  std::vector<Item> batch, finished;
-  batch.reserve(options.batch_max_rows);
-  std::unique_lock lock(mu);
-  for (;;) {
-    if (follow) {
-      foreign_after = follow->after_id;
-      on_foreign_spend = std::move(follow->on_spend);
-      follow.reset();
+// Before each look at the queue: a new follower of other processes' spend,
+// and held rows due for another try.
+bool Ledger::Impl::own_work(Lock& lock) {
+  if (follow) {
+    foreign_after = follow->after_id;
+    on_foreign_spend = std::move(follow->on_spend);
+    follow.reset();
+  }
+  return !held.empty() && SteadyClock::now() >= next_retry && retry_held(lock);
+}
+
+// Closing: the held rows get a last try.
+bool Ledger::Impl::finish(Lock& lock) {
+  if (!held.empty() && !retry_held(lock)) give_up_held(lock);
+  return held.empty();
+}
+
+// Idle: wake once a second anyway so quality windows age on time, sooner
+// when held rows are due for another try, and every 250 ms when following
+// other processes' spend.
+std::optional<std::chrono::milliseconds> Ledger::Impl::idle_period() {
+  auto idle = held.empty() ? std::chrono::milliseconds(1000)
+                           : std::min(std::chrono::milliseconds(1000), options.retry_interval);
+  if (on_foreign_spend) idle = std::min(idle, std::chrono::milliseconds(250));
+  return idle;
+}
+
+void Ledger::Impl::idle(Lock& lock) {
+  lock.unlock();
+  read_foreign_spend();  // none of this process's rows are past foreign_after
+  quality.publish(now_ms());
+  lock.lock();
+}
+
+void Ledger::Impl::written(std::vector<Item>& batch, Lock& lock) {
+  const std::optional<Error> failed = std::exchange(batch_error, std::nullopt);
+  for (Item& item : batch)
+    if (item.kind == Item::Kind::row && item.error) keep_failed_row(item);
+  if (failed) {
+    // Before any caller of this batch hears back: an embedder's handler
+    // sees the failure no later than the request it failed.
+    const size_t now_held = held.size();
+    lock.unlock();
+    report_failure(*failed, now_held);
+    lock.lock();
+  }
+  report_overflow_lost(lock);
+  // Health changes only on a batch that wrote something: an empty commit
+  // (a flush alone) proves nothing about the disk.
+  bool ok_batch = true, wrote = false;
+  for (Item& item : batch) {
+    wrote = wrote || item.kind != Item::Kind::barrier;
+    if (item.error) {
+      if (!first_error_since_flush && item.kind == Item::Kind::row)
+        first_error_since_flush = item.error;
+      ok_batch = ok_batch && item.error->category() != ErrorCategory::ledger;
+    } else if (item.kind == Item::Kind::row) {
+      ++counters.rows_committed;
+    } else if (item.kind == Item::Kind::score) {
+      ++counters.scores_committed;
     }
-    if (!held.empty() && SteadyClock::now() >= next_retry && retry_held(lock)) continue;
-    if (queue.empty()) {
-      if (stop) {
-        if (!held.empty() && !retry_held(lock)) give_up_held(lock);
-        if (held.empty()) break;
-        continue;
-      }
-      // Idle: wake once a second anyway so quality windows age on time,
-      // sooner when held rows are due for another try, and every 250 ms
-      // when following other processes' spend.
-      auto idle = held.empty() ? std::chrono::milliseconds(1000)
-                               : std::min(std::chrono::milliseconds(1000), options.retry_interval);
-      if (on_foreign_spend) idle = std::min(idle, std::chrono::milliseconds(250));
-      if (!work_cv.wait_for(lock, idle, [&] { return stop || !queue.empty() || follow.has_value(); })) {
-        lock.unlock();
-        read_foreign_spend();  // none of this process's rows are past foreign_after
-        quality.publish(now_ms());
-        lock.lock();
-      }
+    if (item.kind == Item::Kind::barrier && first_error_since_flush) {
+      item.error = std::exchange(first_error_since_flush, std::nullopt);
+    }
+    if (item.on_done) {
+      finished.push_back(std::move(item));
       continue;
     }
-    // Group commit: hold the batch open until it is full, its first row has
-    // waited batch_max_delay, or someone waits on a flush or a score.
-    const auto deadline = first_arrival + options.batch_max_delay;
-    work_cv.wait_until(lock, deadline, [&] {
-      return stop || urgent > 0 || queue.size() >= options.batch_max_rows;
-    });
-    const size_t n = std::min(queue.size(), options.batch_max_rows);
-    for (size_t i = 0; i < n; ++i) {
-      if (queue.front().kind != Item::Kind::row) --urgent;
-      batch.push_back(std::move(queue.front()));
-      queue.pop_front();
+    if (item.waiter) {
+      item.waiter->error = std::move(item.error);
+      item.waiter->done = true;
     }
-    if (!queue.empty()) first_arrival = SteadyClock::now();
-    note_queue_depth();
-    space_cv.notify_all();
+  }
+  if (ok_batch && wrote) {
+    ++counters.batches_committed;
+    failing_error.reset();
+    failing.store(false, std::memory_order_release);
+    next_retry = SteadyClock::now();  // the file takes rows again: so may the held ones
+  }
+  done_cv.notify_all();
+  if (!finished.empty()) {
+    // Callbacks run outside the lock: they may post work, append again is
+    // allowed from elsewhere, and a slow one must not stall submitters.
     lock.unlock();
-
-    commit(batch);
-    const std::optional<Error> failed = std::exchange(batch_error, std::nullopt);
-
+    for (Item& item : finished) {
+      if (item.error) item.on_done(std::move(*item.error));
+      else item.on_done(Result<void>{});
+    }
+    finished.clear();
     lock.lock();
-    for (Item& item : batch)
-      if (item.kind == Item::Kind::row && item.error) keep_failed_row(item);
-    if (failed) {
-      // Before any caller of this batch hears back: an embedder's handler
-      // sees the failure no later than the request it failed.
-      const size_t now_held = held.size();
-      lock.unlock();
-      report_failure(*failed, now_held);
-      lock.lock();
-    }
-    report_overflow_lost(lock);
-    // Health changes only on a batch that wrote something: an empty commit
-    // (a flush alone) proves nothing about the disk.
-    bool ok_batch = true, wrote = false;
-    for (Item& item : batch) {
-      wrote = wrote || item.kind != Item::Kind::barrier;
-      if (item.error) {
-        if (!first_error_since_flush && item.kind == Item::Kind::row)
-          first_error_since_flush = item.error;
-        ok_batch = ok_batch && item.error->category() != ErrorCategory::ledger;
-      } else if (item.kind == Item::Kind::row) {
-        ++counters.rows_committed;
-      } else if (item.kind == Item::Kind::score) {
-        ++counters.scores_committed;
-      }
-      if (item.kind == Item::Kind::barrier && first_error_since_flush) {
-        item.error = std::exchange(first_error_since_flush, std::nullopt);
-      }
-      if (item.on_done) {
-        finished.push_back(std::move(item));
-        continue;
-      }
-      if (item.waiter) {
-        item.waiter->error = std::move(item.error);
-        item.waiter->done = true;
-      }
-    }
-    if (ok_batch && wrote) {
-      ++counters.batches_committed;
-      failing_error.reset();
-      failing.store(false, std::memory_order_release);
-      next_retry = SteadyClock::now();  // the file takes rows again: so may the held ones
-    }
-    batch.clear();
-    done_cv.notify_all();
-    if (!finished.empty()) {
-      // Callbacks run outside the lock: they may post work, append again is
-      // allowed from elsewhere, and a slow one must not stall submitters.
-      lock.unlock();
-      for (Item& item : finished) {
-        if (item.error) item.on_done(std::move(*item.error));
-        else item.on_done(Result<void>{});
-      }
-      finished.clear();
-      lock.lock();
-    }
   }
 }
 
@@ -411,7 +394,7 @@ void Ledger::Impl::keep_failed_row(Item& item) {
 
 // Writes up to a batch of held rows (mu is held on entry and on return).
 // True when they committed.
-bool Ledger::Impl::retry_held(std::unique_lock<std::mutex>& lock) {
+bool Ledger::Impl::retry_held(Lock& lock) {
   std::vector<Item> retry;
   const size_t n = std::min(held.size(), options.batch_max_rows);
   retry.reserve(n);
@@ -452,7 +435,7 @@ bool Ledger::Impl::retry_held(std::unique_lock<std::mutex>& lock) {
 
 // Closing with rows the file still refuses: they are lost, and said so
 // (mu is held on entry and on return; on_error runs without it).
-void Ledger::Impl::give_up_held(std::unique_lock<std::mutex>& lock) {
+void Ledger::Impl::give_up_held(Lock& lock) {
   const size_t lost = held.size();
   counters.rows_failed += static_cast<int64_t>(lost);
   counters.rows_held = 0;
@@ -666,15 +649,7 @@ void Ledger::Impl::commit(std::vector<Item>& batch) {
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Ledger::~Ledger() {
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->stop = true;
-  }
-  impl_->work_cv.notify_all();
-  impl_->space_cv.notify_all();
-  if (impl_->writer.joinable()) impl_->writer.join();
-}
+Ledger::~Ledger() { impl_->writer.stop(); }
 
 Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& path, LedgerOptions options) {
   if (options.batch_max_rows == 0) options.batch_max_rows = 1;
@@ -722,8 +697,7 @@ Result<std::unique_ptr<Ledger>> Ledger::open(const std::string& path, LedgerOpti
   impl->file_ino = st.st_ino;
   if (auto r = impl->prepare(); !r) return r.error();
   if (auto r = impl->rebuild_quality(); !r) return r.error();
-  Impl* raw = impl.get();
-  impl->writer = std::thread([raw] { raw->run(); });
+  impl->writer.start(*impl);
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
 
@@ -800,21 +774,23 @@ const QualityBoard& Ledger::quality() const { return impl_->quality; }
 void Ledger::follow_foreign_spend(int64_t after_id, ForeignSpendFn on_spend) {
   std::lock_guard lock(impl_->mu);
   impl_->follow = Impl::Follow{after_id, std::move(on_spend)};
-  impl_->work_cv.notify_one();
+  impl_->writer.poke();
 }
 
 Result<void> Ledger::health() const {
-  if (!impl_->failing.load(std::memory_order_acquire) && !impl_->full.load(std::memory_order_acquire)) return {};
+  if (!impl_->failing.load(std::memory_order_acquire) && impl_->writer.depth() < impl_->options.queue_max_rows)
+    return {};
   std::lock_guard lock(impl_->mu);
   if (impl_->failing_error) return *impl_->failing_error;
-  if (impl_->queue.size() >= impl_->options.queue_max_rows) return Error(ErrorCategory::ledger, impl_->queue_full_message());
+  if (impl_->writer.size() >= impl_->options.queue_max_rows)
+    return Error(ErrorCategory::ledger, impl_->queue_full_message());
   return {};
 }
 
 LedgerStats Ledger::stats() const {
   std::lock_guard lock(impl_->mu);
   LedgerStats stats = impl_->counters;
-  stats.queued = static_cast<int64_t>(impl_->queue.size());
+  stats.queued = static_cast<int64_t>(impl_->writer.size());
   return stats;
 }
 
