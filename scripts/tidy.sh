@@ -8,8 +8,8 @@ scripts/install-deps.sh
 dir=build-tidy
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
       -DTOLLGATE_BUILD_TESTS=OFF -DTOLLGATE_BUILD_BENCH=OFF -DTOLLGATE_BUILD_TOOLS=OFF >/dev/null
-# asio_beast_impl.cpp only instantiates Boost's own sources.
-mapfile -t files < <(ls engine/*.cpp dsl/*.cpp adapters/*.cpp | grep -v asio_beast_impl.cpp)
+# adapters/*_impl.cpp only instantiate Boost's own sources.
+mapfile -t files < <(find engine dsl adapters -name '*.cpp' ! -name '*_impl.cpp' | sort)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 if run-clang-tidy -quiet -p "$dir" -j "$(nproc)" "${files[@]}" >"$log" 2>&1; then

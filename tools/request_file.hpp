@@ -1,4 +1,4 @@
-// Reading a request from a JSON file for `explain` (and later `simulate`):
+// Reading a request from a JSON file for `explain`:
 // an OpenAI chat-completions body plus "team", "user", "tags", and
 // optionally "input_tokens".
 #pragma once

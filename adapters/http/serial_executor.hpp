@@ -2,7 +2,7 @@
 // request's, handlers run one at a time.
 //
 // Normally a new strand. On an io_context that only one thread runs
-// (`tollgate serve --threads 1`, an engine with Options::io_threads = 1) no
+// (`tollgate serve --threads 1`, an engine with Options::threads = 1) no
 // two handlers can run at once anyway, and a strand only costs: it is too
 // large for an any_io_executor's inline storage, so every completion passed
 // through one allocates, and each takes the strand's lock. Through serve
