@@ -233,6 +233,8 @@ class Compiler {
     d.idle_timeout_ms = spec.duration_ms("idle_timeout").value_or(0);
     d.total_timeout_ms = spec.duration_ms("total_timeout").value_or(0);
     d.max_retries = spec.integer("max_retries").value_or(-1);
+    if (spec.has("max_retries") && (d.max_retries < 0 || d.max_retries > 100))
+      spec.fail("`max_retries` must be a whole number from 0 to 100 (retries of one candidate before the next)");
     d.ca_file = spec.string("ca_file").value_or("");
     d.caps = spec.caps();
     spec.finish({"api", "base_url", "key_env", "headers", "labels", "pool_size", "connect_timeout",

@@ -3,29 +3,29 @@
 #include "engine/request_op.hpp"
 
 namespace tollgate {
-namespace {
 
-class CancellationImpl final : public Cancellation {
- public:
-  void cancel() override { signal->cancel(); }
-  void cancel(std::string reason) override { signal->cancel(std::move(reason)); }
-  bool cancelled() const override { return signal->cancelled(); }
+struct Cancellation::Signal {
   std::shared_ptr<adapters::CancelSignal> signal = std::make_shared<adapters::CancelSignal>();
 };
 
-}  // namespace
+struct CancellationAccess {
+  static const std::shared_ptr<adapters::CancelSignal>& signal(const Cancellation& c) { return c.signal_->signal; }
+};
 
-std::shared_ptr<Cancellation> Cancellation::make() { return std::make_shared<CancellationImpl>(); }
+Cancellation::Cancellation() : signal_(std::make_shared<Signal>()) {}
+Cancellation::~Cancellation() = default;
+
+std::shared_ptr<Cancellation> Cancellation::make() { return std::shared_ptr<Cancellation>(new Cancellation()); }
+
+void Cancellation::cancel() { signal_->signal->cancel(); }
+void Cancellation::cancel(std::string reason) { signal_->signal->cancel(std::move(reason)); }
+bool Cancellation::cancelled() const { return signal_->signal->cancelled(); }
 
 namespace engine {
 
 std::shared_ptr<adapters::CancelSignal> cancel_signal_of(const std::shared_ptr<Cancellation>& c) {
   if (!c) return nullptr;
-  if (auto* impl = dynamic_cast<CancellationImpl*>(c.get())) return impl->signal;
-  // Someone else's Cancellation: bridge it with a signal we poll at start.
-  auto signal = std::make_shared<adapters::CancelSignal>();
-  if (c->cancelled()) signal->cancel();  // its reason is its own to keep
-  return signal;
+  return CancellationAccess::signal(*c);
 }
 
 }  // namespace engine

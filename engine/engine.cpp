@@ -73,16 +73,30 @@ Result<std::unique_ptr<EngineImpl>> make_engine(Options options, std::unique_ptr
   auto policy = build_policy_set(options);
   if (!policy.ok()) return policy.error();
   if (auto r = core->gate.configure((*policy)->decls); !r.ok()) return r.error();
+  if (options.shared_caps && options.ledger_path.empty())
+    return Error(ErrorCategory::config,
+                 "shared_caps needs a ledger: the caps' headroom is leased from it (set ledger_path)");
   if (!options.ledger_path.empty()) {
     LedgerOptions lo;
     lo.durability = options.durability;
     lo.on_error = options.on_ledger_error;
+    // With shared caps every row names the lease holder that wrote it: its
+    // commit moves the row's cost out of that holder's leases.
+    if (options.shared_caps) lo.holder = new_lease_holder_id();
     auto ledger = Ledger::open(options.ledger_path, lo);
     if (!ledger.ok()) return ledger.error();
     core->ledger = std::move(*ledger);
     // A restart does not reset a cap: spend inside the windows comes back.
     auto last_id = core->ledger->rebuild_spend(core->gate, core->now_ms());
     if (!last_id.ok()) return last_id.error();
+    if (options.shared_caps) {
+      auto store = open_lease_store(options.ledger_path);
+      if (!store.ok()) return store.error();
+      LeaseKeeperOptions ko;
+      ko.ttl_ms = std::max<int64_t>(1000, options.lease_ttl_ms);
+      ko.now_ms = [] { return unix_now_ms(); };
+      core->leases = std::make_unique<LeaseKeeper>(core->gate, std::move(*store), lo.holder, ko);
+    }
     // Other processes sharing the file: their spend fills these caps too.
     core->ledger->follow_foreign_spend(
         *last_id, [gate = &core->gate](const SpendKeys& keys, Money cost, int64_t time_ms) {
@@ -127,17 +141,47 @@ Result<std::unique_ptr<EngineImpl>> make_engine(Options options, std::unique_ptr
 
 EngineImpl::EngineImpl(std::shared_ptr<EngineCore> core) : core_(std::move(core)) {}
 
-EngineImpl::~EngineImpl() {
-  // Requests in flight hold the core; let them finish (each is bounded by
-  // its providers' timeouts), then stop the I/O threads. The io_context
-  // itself goes last (EngineCore declares it first), after the connection
-  // pools that have sockets on it.
-  core_->wait_idle();
+namespace {
+
+std::atomic<int> g_background_teardowns{0};
+
+// Requests in flight hold the core; let them finish (each is bounded by
+// its providers' timeouts), then stop the I/O threads. The io_context
+// itself goes last (EngineCore declares it first), after the connection
+// pools that have sockets on it.
+void tear_down(std::shared_ptr<EngineCore>& core) {
+  core->wait_idle();
   // A finished request drops its share of the core just after it counts
   // itself out; wait for those last few instructions so the core is
   // destroyed here, not on an I/O or ledger thread that it would join.
-  while (core_.use_count() > 1) std::this_thread::yield();
-  core_->runtime->stop();
+  while (core.use_count() > 1) std::this_thread::yield();
+  core->runtime->stop();
+  if (core->leases) {
+    // The rows first: their commits move their cost out of the leases, so
+    // what is given back is only what was not spent.
+    if (core->ledger) (void)core->ledger->flush();
+    (void)core->leases->release_all();
+  }
+  core.reset();
+}
+
+}  // namespace
+
+int background_teardowns() { return g_background_teardowns.load(); }
+
+EngineImpl::~EngineImpl() {
+  if (CallbackScope::inside(core_.get()) || core_->runtime->on_io_thread()) {
+    // Destroyed from one of the engine's own threads (inside a DoneFn, say):
+    // the request calling us, and the thread itself, can only finish once
+    // this returns, so the wait happens on a thread of its own.
+    ++g_background_teardowns;
+    std::thread([core = std::move(core_)]() mutable {
+      tear_down(core);
+      --g_background_teardowns;
+    }).detach();
+    return;
+  }
+  tear_down(core_);
 }
 
 // ---- decisions and requests -------------------------------------------------
@@ -159,14 +203,19 @@ void EngineImpl::async_complete(Request request, DoneFn done, std::shared_ptr<Ca
 }
 
 void EngineImpl::async_stream(Request request, DeltaFn on_delta, DoneFn done, std::shared_ptr<Cancellation> cancel) {
+  async_stream_with_head(std::move(request), nullptr, std::move(on_delta), std::move(done), std::move(cancel));
+}
+
+void EngineImpl::async_stream_with_head(Request request, StreamHeadFn on_head, DeltaFn on_delta, DoneFn done,
+                                        std::shared_ptr<Cancellation> cancel) {
   if (!on_delta) on_delta = [](const nlohmann::json&) {};
-  start_request(core_, std::move(request), std::move(on_delta), std::move(done), cancel);
+  start_request(core_, std::move(request), std::move(on_delta), std::move(done), cancel, std::move(on_head));
 }
 
 Result<Response> EngineImpl::wait_for(Request request, DeltaFn on_delta) {
   if (core_->runtime->on_io_thread())
     return Error(ErrorCategory::internal,
-                 "complete()/stream() called on one of the engine's I/O threads, where waiting would "
+                 "complete()/stream() called on a thread that runs the engine's executor, where waiting would "
                  "deadlock; use async_complete() there");
   std::promise<Result<Response>> promise;
   auto future = promise.get_future();
@@ -233,7 +282,7 @@ std::vector<SpendView> EngineImpl::spend_all() const {
 
 void EngineImpl::on_budget_alert(std::function<void(const BudgetAlert&)> callback) {
   if (!callback) return core_->gate.on_soft_limit(nullptr);
-  core_->gate.on_soft_limit([cb = std::move(callback)](const SoftLimitEvent& e) {
+  core_->gate.on_soft_limit([cb = std::move(callback), raw = core_.get()](const SoftLimitEvent& e) {
     BudgetAlert a;
     a.scope = std::string(to_string(e.state.scope));
     a.team = e.state.team;
@@ -242,6 +291,7 @@ void EngineImpl::on_budget_alert(std::function<void(const BudgetAlert&)> callbac
     a.spent = e.state.spent;
     a.cap = e.state.cap.value_or(Money{});
     a.threshold = e.soft_limit;
+    CallbackScope scope(raw);
     cb(a);
   });
 }

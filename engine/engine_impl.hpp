@@ -24,6 +24,7 @@
 #include "engine/routing/router.hpp"
 #include "engine/signals/signals.hpp"
 #include "engine/cache/single_flight.hpp"
+#include "engine/budget/lease_keeper.hpp"
 #include "engine/budget/spend_gate.hpp"
 #include "tollgate/engine.hpp"
 
@@ -37,6 +38,9 @@ struct EngineCore {
   std::shared_ptr<CircuitBreakers> breakers;
   SpendGate gate;  // before the ledger: its writer charges other processes' spend here
   std::unique_ptr<Ledger> ledger;  // null without Options::ledger_path
+  // Options::shared_caps: this instance's leases on the caps, in the
+  // ledger's store. Null otherwise.
+  std::unique_ptr<LeaseKeeper> leases;
   std::unique_ptr<Dispatcher> dispatcher;
   // The response cache (null when Options::cache_bytes is 0), its optional
   // SQLite copy, the keyer (its secret persists with the store), and the
@@ -65,6 +69,31 @@ struct EngineCore {
   int64_t in_flight_ = 0;
 };
 
+// Marks the calling thread as running one of the embedder's callbacks for
+// `core` (a DoneFn, a DeltaFn, a budget alert) while it lives. An Engine
+// destroyed inside one must not wait for the request that is calling it;
+// ~EngineImpl asks inside() to find out.
+class CallbackScope {
+ public:
+  explicit CallbackScope(const EngineCore* core) : previous_(current_) { current_ = core; }
+  ~CallbackScope() { current_ = previous_; }
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+  static bool inside(const EngineCore* core) { return current_ == core; }
+
+ private:
+  const EngineCore* previous_;
+  static inline thread_local const EngineCore* current_ = nullptr;
+};
+
+// Who answers a stream, known just before its first chunk: what a gateway
+// puts in its response head. The views last for the call only.
+struct StreamHead {
+  std::string_view request_id, route, provider, model;
+  bool cache_hit = false;
+};
+using StreamHeadFn = std::function<void(const StreamHead& head)>;
+
 class EngineImpl final : public Engine {
  public:
   explicit EngineImpl(std::shared_ptr<EngineCore> core);
@@ -77,6 +106,12 @@ class EngineImpl final : public Engine {
   void async_complete(Request request, DoneFn done, std::shared_ptr<Cancellation> cancel) override;
   void async_stream(Request request, DeltaFn on_delta, DoneFn done,
                     std::shared_ptr<Cancellation> cancel) override;
+  // As async_stream, and `on_head` runs once, on the same thread just before
+  // the first chunk reaches `on_delta`, naming the request and the model
+  // that answers (after any fallback: a stream that has sent a chunk is
+  // never restarted). Not at all when no chunk comes.
+  void async_stream_with_head(Request request, StreamHeadFn on_head, DeltaFn on_delta, DoneFn done,
+                              std::shared_ptr<Cancellation> cancel);
   Result<void> reload() override;
   Result<void> record_quality(std::string_view request_id, double score, std::string_view source) override;
   Result<SpendView> spend(std::string_view team, std::string_view window) const override;
@@ -96,6 +131,10 @@ class EngineImpl final : public Engine {
   std::shared_ptr<EngineCore> core_;
   std::mutex reload_mu_;  // one reload at a time
 };
+
+// Engines destroyed from one of their own threads whose teardown is still
+// running in the background (for tests, which must outlive it).
+int background_teardowns();
 
 // Builds the engine: policy, ledger (and the spend rebuild from it), I/O.
 Result<std::unique_ptr<EngineImpl>> make_engine(Options options, std::unique_ptr<IoRuntime> runtime);

@@ -2,6 +2,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "adapters/http/serial_executor.hpp"
 
@@ -41,6 +42,17 @@ void IoRuntime::stop() {
     if (t.joinable()) t.join();
 }
 
-bool IoRuntime::on_io_thread() const { return t_runtime == this; }
+bool IoRuntime::on_io_thread() const {
+  if (t_runtime == this) return true;
+  if (own_) return false;
+  // A borrowed executor: detectable when it is an io_context's (or a strand
+  // on one), the executor embedders lend; another kind is the embedder's to
+  // keep blocking calls off (engine.hpp says so).
+  using IoExecutor = boost::asio::io_context::executor_type;
+  if (const auto* io = executor_.target<IoExecutor>()) return io->running_in_this_thread();
+  if (const auto* strand = executor_.target<boost::asio::strand<IoExecutor>>())
+    return strand->get_inner_executor().running_in_this_thread();
+  return false;
+}
 
 }  // namespace tollgate::engine

@@ -25,8 +25,9 @@ class IoRuntime {
   IoRuntime& operator=(const IoRuntime&) = delete;
 
   boost::asio::any_io_executor executor() const { return executor_; }
-  // True on one of this runtime's own threads (where blocking calls would
-  // deadlock the engine).
+  // True on one of this runtime's own threads, or on a thread running the
+  // borrowed executor's io_context (where blocking calls would deadlock the
+  // engine).
   bool on_io_thread() const;
 
  private:

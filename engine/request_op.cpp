@@ -46,11 +46,12 @@ std::string tags_json_of(const Request& r) {
 class RequestOp : public std::enable_shared_from_this<RequestOp> {
  public:
   RequestOp(std::shared_ptr<EngineCore> core, Request req, Engine::DeltaFn on_delta, Engine::DoneFn done,
-            const std::shared_ptr<Cancellation>& cancel)
+            const std::shared_ptr<Cancellation>& cancel, StreamHeadFn on_head)
       : core_(std::move(core)),
         req_(std::move(req)),
         on_delta_(std::move(on_delta)),
         done_(std::move(done)),
+        on_head_(std::move(on_head)),
         cancel_(cancel_signal_of(cancel)),
         started_(std::chrono::steady_clock::now()) {
     core_->begin_request();
@@ -70,7 +71,17 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
         return fail(Error(ErrorCategory::bad_request, "timeout_ms must be a positive number of milliseconds"));
       arm_deadline(*req_.timeout_ms);
     }
-    if (auto r = decide(policy_, *core_->signals(), req_, decision_); !r.ok()) return fail(r.error());
+    if (auto r = decide(policy_, *core_->signals(), req_, decision_); !r.ok()) {
+      if (r.error().category() != ErrorCategory::unavailable) return fail(r.error());
+      // Only open circuits stood in the way. Decided again as if they were
+      // closed: a team at its cap is still refused (a 429 says more than a
+      // wait), the cache may still answer, and dispatch skips the open
+      // circuits itself, saying how long until the first lets a call through.
+      DecideOptions as_if_healthy;
+      as_if_healthy.ignore_health = true;
+      if (auto again = decide(policy_, *core_->signals(), req_, decision_, as_if_healthy); !again.ok())
+        return fail(r.error());
+    }
     if (core_->ledger && policy_->decls.settings.on_ledger_error == "deny") {
       if (auto h = core_->ledger->health(); !h.ok())
         return fail(Error(ErrorCategory::ledger,
@@ -170,8 +181,23 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
 
   void proceed() {
     if (auto r = build_targets(); !r.ok()) return fail(r.error());
-    if (auto r = reserve_first(); !r.ok()) return deny(r.error());
-    dispatch();
+    reserve_then_dispatch(/*may_wait=*/true);
+  }
+
+  // With shared caps, a lease too small for the first candidate is topped
+  // up once from the store (one round trip, on the lease keeper's thread,
+  // the request parked meanwhile); what the store cannot cover is denied or
+  // downgraded as the team says.
+  void reserve_then_dispatch(bool may_wait) {
+    std::vector<LeaseShortfall> shortfall;
+    auto r = reserve_first(may_wait && core_->leases ? &shortfall : nullptr);
+    if (r.ok()) return dispatch();
+    if (!shortfall.empty()) {
+      return core_->leases->top_up(std::move(shortfall), [self = shared_from_this()](bool) {
+        self->on_io([](RequestOp& op) { op.reserve_then_dispatch(/*may_wait=*/false); });
+      });
+    }
+    deny(r.error());
   }
 
   // An answer from the cache: cost 0, saved what the upstream call cost; a
@@ -187,6 +213,8 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     if (on_delta_) {
       ReplayOptions ro;
       ro.include_usage = wants_stream_usage(req_);
+      CallbackScope scope(core_.get());
+      if (on_head_) on_head_(StreamHead{request_id_, decision_.route, hit->provider, hit->model, true});
       for (const auto& chunk : replay_chunks(response_.body, ro)) on_delta_(chunk);
     }
     const int64_t now = core_->now_ms();
@@ -216,7 +244,11 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
         targets_.push_back(DispatchTarget{nullptr, std::string(c.model), std::string(c.upstream_model), c.context_window});
         continue;
       }
-      targets_.push_back(DispatchTarget{*provider, std::string(c.model), std::string(c.upstream_model), c.context_window});
+      // The provider's max_retries, clamped: a policy's 10^9 retries is no
+      // reason to overflow an int (the request's deadline bounds them anyway).
+      const int max_retries = static_cast<int>(std::min<int64_t>(info->max_retries, 100));
+      targets_.push_back(DispatchTarget{*provider, std::string(c.model), std::string(c.upstream_model),
+                                        c.context_window, max_retries});
     }
     const bool any = std::any_of(targets_.begin(), targets_.end(), [](const DispatchTarget& t) { return t.provider; });
     if (!any) return Error(ErrorCategory::config, "no candidate's provider can be reached: " + skipped);
@@ -228,11 +260,13 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
 
   // The first usable candidate must fit the caps now; if not, the team's
   // downgrade route is decided and tried once, still under the caps.
-  Result<void> reserve_first() {
+  // `shortfall` (shared caps): a lease that is short names what it lacks
+  // there instead of the request being downgraded.
+  Result<void> reserve_first(std::vector<LeaseShortfall>* shortfall = nullptr) {
     auto attempt = [&]() -> Result<void> {
       for (std::size_t i = 0; i < targets_.size(); ++i) {
         if (!targets_[i].provider) continue;
-        auto r = core_->gate.reserve(keys_for(i), decision_.candidates[i].est_cost, core_->now_ms());
+        auto r = core_->gate.reserve(keys_for(i), decision_.candidates[i].est_cost, core_->now_ms(), shortfall);
         if (!r.ok()) return r.error();
         reservations_[i] = std::move(*r);
         return {};
@@ -240,7 +274,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
       return {};
     };
     auto first = attempt();
-    if (first.ok()) return first;
+    if (first.ok() || (shortfall && !shortfall->empty())) return first;
     const dsl::TeamDecl* team = policy_->find_team(req_.team);
     if (!team || team->on_exceed != "downgrade") return first;
     const CompiledRoute* route = policy_->find_route(team->downgrade_route);
@@ -297,9 +331,18 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
     if (req_.answer_as_text && !req_.stream) d.answer_form = adapters::AnswerForm::text;
     if (on_delta_) {
       d.on_delta = [self = shared_from_this()](const nlohmann::json& chunk) {
-        self->delivered_ = true;  // a failure after this is not one to share
+        // A failure after this is not one to share.
+        const bool first = !self->delivered_.exchange(true);
+        CallbackScope scope(self->core_.get());
+        if (first && self->on_head_) {
+          const DispatchTarget& t = self->targets_[self->answering_];
+          self->on_head_(StreamHead{self->request_id_, self->decision_.route, t.provider->name(), t.model, false});
+        }
         self->on_delta_(chunk);
       };
+      // Set on the dispatch strand before the attempt's provider call, whose
+      // chunks read it.
+      d.on_start = [self = shared_from_this()](std::size_t i) { self->answering_ = i; };
     }
     d.cancel = cancel_;
     d.deadline = deadline_at_;
@@ -476,6 +519,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
                                                  std::to_string(*req_.timeout_ms) + " ms: " + error_->message());
     }
     auto done = std::move(done_);
+    CallbackScope scope(core_.get());
     if (error_) done(std::move(*error_));
     else done(std::move(response_));
   }
@@ -495,6 +539,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
   Request req_;
   Engine::DeltaFn on_delta_;
   Engine::DoneFn done_;
+  StreamHeadFn on_head_;  // may be null
   std::shared_ptr<adapters::CancelSignal> cancel_;  // the request's own signal when it has a deadline
   std::shared_ptr<adapters::CancelSignal> caller_cancel_;  // then: the caller's, bridged into cancel_
   uint64_t caller_bridge_ticket_ = 0;
@@ -517,6 +562,7 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
   // flight is abandoned) has its own epoch, see settle_wait().
   std::atomic<uint64_t> wait_state_{0};
   std::atomic<bool> delivered_{false};  // a delta reached this request's caller
+  std::size_t answering_ = 0;  // the target of the attempt under way
   uint64_t follower_cancel_ticket_ = 0;
   CachedPtr cached_;
   Response response_;
@@ -526,8 +572,9 @@ class RequestOp : public std::enable_shared_from_this<RequestOp> {
 }  // namespace
 
 void start_request(std::shared_ptr<EngineCore> core, Request request, Engine::DeltaFn on_delta,
-                   Engine::DoneFn done, const std::shared_ptr<Cancellation>& cancel) {
-  std::make_shared<RequestOp>(std::move(core), std::move(request), std::move(on_delta), std::move(done), cancel)
+                   Engine::DoneFn done, const std::shared_ptr<Cancellation>& cancel, StreamHeadFn on_head) {
+  std::make_shared<RequestOp>(std::move(core), std::move(request), std::move(on_delta), std::move(done), cancel,
+                              std::move(on_head))
       ->start();
 }
 

@@ -11,8 +11,10 @@
 
 namespace tollgate::engine {
 
+// `on_head` (may be null): for a stream, see EngineImpl::async_stream_with_head.
 void start_request(std::shared_ptr<EngineCore> core, Request request, Engine::DeltaFn on_delta,
-                   Engine::DoneFn done, const std::shared_ptr<Cancellation>& cancel);
+                   Engine::DoneFn done, const std::shared_ptr<Cancellation>& cancel,
+                   StreamHeadFn on_head = nullptr);
 
 // The adapters' cancel signal behind a public Cancellation (null if none).
 std::shared_ptr<adapters::CancelSignal> cancel_signal_of(const std::shared_ptr<Cancellation>& c);

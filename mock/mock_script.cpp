@@ -113,8 +113,8 @@ std::vector<std::string> split_pieces(std::string_view text) {
 }
 
 std::string_view finish_of(const MockAnswer& a, ApiKind api) {
-  if (api == ApiKind::anthropic) return a.tool_call ? "tool_use" : "end_turn";
-  return a.tool_call ? "tool_calls" : "stop";
+  if (api == ApiKind::anthropic) return a.tool_call ? "tool_use" : a.cut_at_max ? "max_tokens" : "end_turn";
+  return a.tool_call ? "tool_calls" : a.cut_at_max ? "length" : "stop";
 }
 
 std::string sse(std::string_view event, const std::string& data) {
@@ -239,12 +239,13 @@ std::string_view to_string(MockFault f) noexcept {
     case MockFault::context_length: return "context_length";
     case MockFault::bad_request: return "bad_request";
     case MockFault::unauthorized: return "unauthorized";
+    case MockFault::deep: return "deep";
   }
   return "none";
 }
 
 std::optional<MockFault> mock_fault_from_string(std::string_view name) noexcept {
-  for (int i = 0; i <= static_cast<int>(MockFault::unauthorized); ++i) {
+  for (std::size_t i = 0; i < kMockFaultKinds; ++i) {
     const auto f = static_cast<MockFault>(i);
     if (to_string(f) == name) return f;
   }
@@ -263,6 +264,34 @@ Expected<void> apply_mock_script(std::string_view spec, MockBehavior& behavior) 
     if (auto r = apply_key(item.substr(0, eq), item.substr(eq + 1), behavior); !r) return r;
   }
   return {};
+}
+
+std::string mock_script_help() {
+  std::string help =
+      "SPEC is key=value;key=value (the --script and --default flags, the x-mock-script header);\n"
+      "a --config file takes the same keys as JSON: {\"default\": {...}, \"models\": {\"name\": {...}}}.\n"
+      "  reply=TEXT          the answer's text (default: quotes the last user message)\n"
+      "  latency_ms=N        wait before the response headers\n"
+      "  tps=N               streaming pace in tokens a second (0: every delta at once)\n"
+      "  tool=NAME           answer with one call of this tool instead of text\n"
+      "  tool_args=JSON      that call's arguments (default {})\n"
+      "  cached_tokens=N     prompt tokens reported as served from the provider's cache\n"
+      "  no_usage=1          OpenAI format: report no usage at all\n"
+      "  context_window=N    prompts estimated above N tokens get the context-length error\n"
+      "  fault=KIND          fail with KIND (below)\n"
+      "  fail_times=N        the fault applies to the first N calls, then answers (-1: every call)\n"
+      "  retry_after_s=N     Retry-After of rate_limit and unavailable\n"
+      "  truncate_after=N    truncate: deltas sent before the connection is cut\n"
+      "  fault_rate=P        random faults: each healthy call fails with probability P in [0, 1]\n"
+      "  faults=K1,K2,...    the kinds random faults are drawn from (default: every kind)\n"
+      "  fault_seed=N        seed of the random faults; the same seed replays the same mix\n"
+      "fault kinds (deep: a 200 answer or stream event nested 100,000 levels deep):";
+  for (std::size_t i = 1; i < kMockFaultKinds; ++i) {
+    help += ' ';
+    help += to_string(static_cast<MockFault>(i));
+  }
+  help += '\n';
+  return help;
 }
 
 Expected<void> apply_mock_json(const json& spec, MockBehavior& behavior) {
@@ -307,6 +336,10 @@ Expected<MockRequest> parse_mock_request(ApiKind api, std::string_view body) {
     if (!n->is_number_integer() || n->get<int64_t>() < 1 || n->get<int64_t>() > 128)
       return bad("n: must be an integer from 1 to 128");
     r.answers = n->get<int64_t>();
+  }
+  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
+    if (auto m = j.find(key); m != j.end() && m->is_number_integer() && m->get<int64_t>() > 0)
+      r.max_tokens = m->get<int64_t>();
   }
   if (auto so = j.find("stream_options"); so != j.end() && so->is_object()) {
     auto iu = so->find("include_usage");
@@ -377,6 +410,11 @@ MockAnswer make_mock_answer(const MockRequest& r, const MockBehavior& b, std::st
                                : "Mock answer from " + r.model + " to: " +
                                      std::string(utf8_prefix(r.last_user_text, 60));
   a.pieces = split_pieces(text);
+  // A provider stops at max_tokens: one piece is one token here.
+  if (r.max_tokens > 0 && static_cast<int64_t>(a.pieces.size()) > r.max_tokens) {
+    a.pieces.resize(static_cast<std::size_t>(r.max_tokens));
+    a.cut_at_max = true;
+  }
   a.completion_tokens = static_cast<int64_t>(a.pieces.size());
   return a;
 }

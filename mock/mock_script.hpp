@@ -30,6 +30,7 @@ enum class MockFault : uint8_t {
   context_length,  // 400, the provider's "context length exceeded" error
   bad_request,     // 400, an ordinary request error
   unauthorized,    // 401
+  deep,            // 200 with an answer (or stream event) nested 100,000 levels deep
 };
 std::string_view to_string(MockFault f) noexcept;
 std::optional<MockFault> mock_fault_from_string(std::string_view name) noexcept;
@@ -67,7 +68,7 @@ struct MockBehavior {
   std::vector<MockFault> random_faults{};
   uint64_t fault_seed = 1;
 };
-inline constexpr std::size_t kMockFaultKinds = static_cast<std::size_t>(MockFault::unauthorized) + 1;
+inline constexpr std::size_t kMockFaultKinds = static_cast<std::size_t>(MockFault::deep) + 1;
 
 // Applies "key=value;key=value" overrides (the x-mock-script header and the
 // --script flag): reply, latency_ms, tps, fault, fail_times, retry_after_s,
@@ -77,6 +78,10 @@ Expected<void> apply_mock_script(std::string_view spec, MockBehavior& behavior);
 // The same keys as a JSON object (tollgate-mock's --config file).
 Expected<void> apply_mock_json(const nlohmann::json& spec, MockBehavior& behavior);
 
+// Every script key with what it does, and every fault kind: the part of
+// `tollgate-mock --help` a user of the mock reads to script it.
+std::string mock_script_help();
+
 // What the mock needs to know about a request.
 struct MockRequest {
   ApiKind api = ApiKind::openai;
@@ -85,6 +90,7 @@ struct MockRequest {
   bool include_usage = false;   // OpenAI stream_options.include_usage
   int64_t answers = 1;          // OpenAI "n": that many choices, each the same reply
   int64_t prompt_tokens = 0;    // estimated from the text, ~4 bytes a token
+  int64_t max_tokens = 0;       // max_tokens / max_completion_tokens; 0: none
   std::string last_user_text;
 };
 // Fails with the message the mock puts in its 400 answer.
@@ -105,6 +111,7 @@ struct MockAnswer {
   std::string tool_name, tool_arguments;
   int64_t prompt_tokens = 0, cached_tokens = 0, completion_tokens = 0;
   bool omit_usage = false;  // OpenAI format: no usage in the answer or the stream
+  bool cut_at_max = false;  // stopped at the request's max_tokens, as a provider does
 };
 MockAnswer make_mock_answer(const MockRequest& request, const MockBehavior& behavior,
                             std::string id);

@@ -66,6 +66,14 @@ struct Plan {
   std::chrono::seconds retry_after{0};
 };
 
+// A chat.completion whose "choices" holds 100,000 nested arrays: valid JSON
+// that a reader without a depth bound would build and then walk recursively.
+std::string deep_json() {
+  constexpr std::size_t kLevels = 100'000;
+  return "{\"id\": \"deep\", \"object\": \"chat.completion\", \"choices\": " + std::string(kLevels, '[') +
+         std::string(kLevels, ']') + "}";
+}
+
 std::string chunk_frame(std::string_view data) {
   char size[20];
   const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
@@ -363,11 +371,15 @@ class MockServerImpl final : public MockServer {
       } else if (fault == MockFault::malformed) {
         plan.events.resize(std::min(plan.events.size(), plan.first_piece + 1));
         plan.events.emplace_back("data: {\"id\": \"broken\", \"choices\": [\n\n");
+      } else if (fault == MockFault::deep) {
+        plan.events.resize(std::min(plan.events.size(), plan.first_piece + 1));
+        plan.events.emplace_back("data: " + deep_json() + "\n\n");
       }
     } else {
       plan.body = render_mock_json(r, answer);
       if (fault == MockFault::truncate) plan.cut_after = plan.body.size() / 2;
       if (fault == MockFault::malformed) plan.body = "{\"id\": \"broken\", \"choices\": [";
+      if (fault == MockFault::deep) plan.body = deep_json();
     }
     return plan;
   }

@@ -137,7 +137,7 @@ TEST_CASE("the report's errors say what to do") {
   CHECK_THAT(err, Catch::Contains("cannot open the ledger"));
 }
 
-TEST_CASE("--since takes a UTC date the calendar has, and refuses one it lacks") {
+TEST_CASE("report: --since takes a UTC date the calendar has, and refuses one it lacks") {
   TempDir dir;
   const auto path = dir.file("l.db");
   fill(path);

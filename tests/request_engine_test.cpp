@@ -176,6 +176,34 @@ TEST_CASE("fallback: failures move down the candidates, every attempt is in the 
   for (const auto& s : all) CHECK(s.reserved.nanos == 0);
 }
 
+TEST_CASE("a provider's max_retries sets how often a failing candidate is tried before the next", "[request]") {
+  for (const int retries : {0, 2, 5}) {
+    INFO("max_retries = " << retries);
+    const std::string policy = "provider \"openai\" { max_retries = " + std::to_string(retries) + " }\n" +
+                               "route \"default\" { try = { \"gpt-4o-mini\", \"deepseek-v4-flash\" } }\n";
+    MockedEngine m(policy);
+    m.mock->script("gpt-4o-mini", fault(MockFault::server_error));
+    auto res = m.api().complete(chat("support", "hello"));
+    REQUIRE(res.ok());
+    CHECK(res->model == "deepseek-v4-flash");
+    CHECK(m.mock->calls("gpt-4o-mini") == retries + 1);  // the first try and its retries
+    CHECK(m.mock->calls("deepseek-v4-flash") == 1);
+    CHECK(res->attempts == retries + 2);
+  }
+  // A provider without max_retries keeps the engine's default (2 tries).
+  MockedEngine defaults(kPolicy);
+  defaults.mock->script("gpt-4o-mini", fault(MockFault::server_error));
+  REQUIRE(defaults.api().complete(chat("support", "hello")).ok());
+  CHECK(defaults.mock->calls("gpt-4o-mini") == 2);
+  // Out of range is a load error naming the file and line.
+  TempDir dir;
+  Options bad;
+  bad.policy_paths = {dir.write("retries.lua", "\nprovider \"openai\" { max_retries = -1 }\n")};
+  auto e = Engine::create(bad);
+  REQUIRE_FALSE(e.ok());
+  CHECK_THAT(e.error().message(), Catch::Contains("retries.lua:2:") && Catch::Contains("max_retries"));
+}
+
 TEST_CASE("an attempt cut after the provider read it is charged its prompt and one the provider never read is not", "[request][ledger]") {
   // deepseek's address refuses connections: the request never left.
   Options opts;
@@ -653,24 +681,84 @@ TEST_CASE("without a ledger, requests still route, cap and answer", "[request]")
   CHECK(m.api().flush().ok());
 }
 
+namespace {
+
+// An engine on an io_context the test owns, run by one thread of its own,
+// as an embedder lends its executor; providers point at `m`'s mock.
+struct EngineOnExecutor {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard = boost::asio::make_work_guard(io);
+  std::thread runner{[this] { io.run(); }};
+  std::unique_ptr<Engine> engine;
+
+  explicit EngineOnExecutor(MockedEngine& m) {
+    Options opts;
+    opts.policy_paths = {m.dir.file("policy.lua")};
+    opts.base_url_overrides["*"] = m.mock->base_url();
+    auto created = create_engine(opts, io.get_executor());
+    if (!created.ok()) FAIL(created.error().what());
+    engine = std::move(*created);
+  }
+  ~EngineOnExecutor() {
+    engine.reset();
+    guard.reset();
+    runner.join();
+  }
+  EngineOnExecutor(const EngineOnExecutor&) = delete;
+  EngineOnExecutor& operator=(const EngineOnExecutor&) = delete;
+};
+
+}  // namespace
+
 TEST_CASE("an engine on the embedder's executor runs its I/O and completions there", "[request]") {
   MockedEngine m(kPolicy, {}, /*with_ledger=*/false);
-  boost::asio::io_context io;
-  auto guard = boost::asio::make_work_guard(io);
-  std::thread runner([&] { io.run(); });
-  Options opts;
-  opts.policy_paths = {m.dir.file("policy.lua")};
-  opts.base_url_overrides["*"] = m.mock->base_url();
-  auto created = create_engine(opts, io.get_executor());
-  REQUIRE(created.ok());
+  EngineOnExecutor e(m);
   std::promise<std::pair<bool, std::thread::id>> done;
-  (*created)->async_complete(chat("support", "on your executor"), [&](Result<Response> r) {
+  e.engine->async_complete(chat("support", "on your executor"), [&](Result<Response> r) {
     done.set_value({r.ok(), std::this_thread::get_id()});
   });
   const auto [ok, where] = done.get_future().get();
   CHECK(ok);
-  CHECK(where == runner.get_id());  // the embedder's thread, not one of the engine's
-  created->reset();
-  guard.reset();
-  runner.join();
+  CHECK(where == e.runner.get_id());  // the embedder's thread, not one of the engine's
+}
+
+TEST_CASE("an engine destroyed inside its own DoneFn tears down once the callback returns", "[request][concurrency]") {
+  MockedEngine m(kPolicy);
+  std::promise<bool> finished;
+  Engine* raw = m.engine.get();
+  raw->async_complete(chat("support", "last words"), [&](Result<Response> r) {
+    m.engine.reset();  // from an engine I/O thread, inside the request's own callback
+    finished.set_value(r.ok());
+  });
+  auto f = finished.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  CHECK(f.get());
+  // The teardown closes the ledger, committing the request's row.
+  REQUIRE(eventually([] { return engine::background_teardowns() == 0; }));
+  CHECK(m.ledger_int("SELECT count(*) FROM attempts WHERE status = 'ok'") == 1);
+}
+
+TEST_CASE("on the embedder's executor: complete() there is refused, destroying the engine in a callback is safe", "[request][concurrency]") {
+  MockedEngine m(kPolicy, {}, /*with_ledger=*/false);
+  EngineOnExecutor e(m);
+  // A blocking call on the only thread that runs the executor would wait on itself.
+  std::promise<Result<Response>> blocked;
+  boost::asio::post(e.io, [&] { blocked.set_value(e.engine->complete(chat("support", "deadlock?"))); });
+  auto b = blocked.get_future();
+  REQUIRE(b.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  auto refused = b.get();
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().category() == ErrorCategory::internal);
+  CHECK_THAT(refused.error().message(), Catch::Contains("runs the engine's executor"));
+  // And the engine may be destroyed inside its own callback there too.
+  std::promise<bool> finished;
+  e.engine->async_complete(chat("support", "bye"), [&](Result<Response> r) {
+    e.engine.reset();
+    finished.set_value(r.ok());
+  });
+  auto f = finished.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  CHECK(f.get());
+  // The teardown's sockets live on the test's io_context: it must outlive them.
+  REQUIRE(eventually([] { return engine::background_teardowns() == 0; }));
 }

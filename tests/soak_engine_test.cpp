@@ -8,7 +8,11 @@
 // Bounded: TOLLGATE_SOAK_SECONDS (default 20) of traffic, or
 // TOLLGATE_SOAK_REQUESTS requests, whichever comes first; TOLLGATE_SOAK_SEED
 // replays the mock's fault mix; TOLLGATE_SOAK_RELOAD_MS paces the reloads
-// (default 150). No assertion depends on timing.
+// (default 150). No assertion depends on timing: the main phase runs on past
+// its time until it has seen one of everything the checks count on (each
+// fault kind, a denial, a downgrade, a reload taken and one refused), so a
+// slow, loaded runner takes longer instead of failing; a hard stop (the
+// time budget plus TOLLGATE_SOAK_GRACE_SECONDS, default 300) bounds it.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -100,8 +104,7 @@ struct Outcome {
   bool deltas_match = true;  // a completed stream's deltas spell its answer
   ErrorCategory category = ErrorCategory::internal;
   // Failed before any attempt because circuit breakers had opened on every
-  // candidate (at decide: "no route has a usable candidate"; at dispatch:
-  // "skipped, circuit open"). Nothing was sent, so no ledger row.
+  // candidate (ErrorCategory::unavailable). Nothing was sent, so no ledger row.
   bool circuits_open = false;
   // Waited on an identical request in flight (the faq route's single
   // flight) and shares its upstream failure: the attempts, and their ledger
@@ -129,8 +132,10 @@ struct Soak {
   std::atomic<int64_t> sent{0};
   // The reload thread's, read after it is joined (Catch2 assertions are
   // not thread-safe, so it collects its surprises instead).
-  int reloads_ok = 0, reloads_refused = 0;
+  std::atomic<int> reloads_ok{0}, reloads_refused{0};
   std::vector<std::string> reload_surprises;
+  // What the run has seen so far, for covered().
+  std::atomic<int64_t> denied{0}, downgraded{0};
 
   explicit Soak(Options opts) : m(policy_a(), opts) {
     adapters::MockBehavior b;
@@ -146,8 +151,22 @@ struct Soak {
   }
 
   void record(const Outcome& o) {
+    if (!o.ok && o.category == ErrorCategory::budget) ++denied;
+    if (o.ok && o.downgraded) ++downgraded;
     std::lock_guard lock(mu);
     outcomes.push_back(o);
+  }
+
+  // The fault kinds whose injection the checks require.
+  static constexpr MockFault kRequiredFaults[] = {MockFault::rate_limit, MockFault::server_error,
+                                                  MockFault::unavailable, MockFault::hang, MockFault::reset,
+                                                  MockFault::truncate,   MockFault::malformed};
+
+  // One of everything the checks count on has happened.
+  bool covered() const {
+    for (MockFault f : kRequiredFaults)
+      if (m.mock->injected(f) == 0) return false;
+    return denied > 0 && downgraded > 0 && reloads_ok > 0 && reloads_refused > 0;
   }
 
   void fill(Outcome& o, const Result<Response>& r) {
@@ -160,9 +179,7 @@ struct Soak {
       const std::string& m = r.error().message();
       o.message = m;
       o.shared_failure = m.rfind("the identical request this one waited on failed upstream: ", 0) == 0;
-      o.circuits_open = (o.category == ErrorCategory::policy && m.rfind("no route has a usable candidate", 0) == 0) ||
-                        (o.category == ErrorCategory::provider && m.find("circuit open") != std::string::npos &&
-                         m.find("HTTP") == std::string::npos && m.find("timed out") == std::string::npos);
+      o.circuits_open = o.category == ErrorCategory::unavailable;
       std::lock_guard lock(mu);
       first_error.try_emplace(o.category, r.error().message());
     }
@@ -227,8 +244,11 @@ struct Soak {
   }
 
   // Client threads send the mix until `until` or the request budget is
-  // spent; one more thread reloads the policy meanwhile.
-  void run_phase(int clients, std::chrono::steady_clock::time_point until, int64_t max_requests) {
+  // spent, and with `until_covered` on past `until` until covered() (never
+  // past `hard_stop`); one more thread reloads the policy meanwhile.
+  void run_phase(int clients, std::chrono::steady_clock::time_point until, int64_t max_requests,
+                 bool until_covered = false,
+                 std::chrono::steady_clock::time_point hard_stop = std::chrono::steady_clock::time_point::max()) {
     const std::chrono::milliseconds reload_every(env_int("TOLLGATE_SOAK_RELOAD_MS", 150));
     std::atomic<bool> clients_done{false};
     std::mutex reload_mu;
@@ -255,7 +275,9 @@ struct Soak {
     for (int c = 0; c < clients; ++c) {
       threads.emplace_back([&, c] {
         std::mt19937 rng(static_cast<unsigned>(c * 7919 + sent.load()));
-        while (std::chrono::steady_clock::now() < until) {
+        for (;;) {
+          const auto now = std::chrono::steady_clock::now();
+          if (now >= hard_stop || (now >= until && (!until_covered || covered()))) break;
           const int64_t n = sent++;
           if (n >= max_requests) break;
           one(kKinds[rng() % std::size(kKinds)], c, n, rng);
@@ -323,7 +345,9 @@ TEST_CASE("random faults, reloads and caps through one engine, then the books ba
   // SQLite's page cache) exists before the heap is measured.
   soak.run_phase(kClients, start + std::chrono::seconds(seconds) / 10, max_requests / 10 + 1);
   const int64_t heap_warm = heap_in_use() - soak.held();
-  soak.run_phase(kClients, start + std::chrono::seconds(seconds), max_requests);
+  const auto until = start + std::chrono::seconds(seconds);
+  soak.run_phase(kClients, until, max_requests, /*until_covered=*/true,
+                 until + std::chrono::seconds(env_int("TOLLGATE_SOAK_GRACE_SECONDS", 300)));
   REQUIRE(soak.m.api().flush().ok());
   const int64_t heap_end = heap_in_use() - soak.held();
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -416,7 +440,7 @@ TEST_CASE("random faults, reloads and caps through one engine, then the books ba
     std::printf("  %-24s %lld\n", std::string(adapters::to_string(f)).c_str(),
                 static_cast<long long>(soak.m.mock->injected(f)));
   }
-  std::printf("reloads: %d ok, %d refused\n", soak.reloads_ok, soak.reloads_refused);
+  std::printf("reloads: %d ok, %d refused\n", soak.reloads_ok.load(), soak.reloads_refused.load());
   std::printf("cap: %lld denials, %lld downgrades; cache hits: %lld\n", static_cast<long long>(denials),
               static_cast<long long>(downgrades), static_cast<long long>(cache_hits));
   for (const auto& [category, message] : soak.first_error)
@@ -431,9 +455,10 @@ TEST_CASE("random faults, reloads and caps through one engine, then the books ba
   std::fflush(stdout);
 
   // Every fault kind the soak relies on was injected at least once.
-  for (MockFault f : {MockFault::rate_limit, MockFault::server_error, MockFault::unavailable, MockFault::hang,
-                      MockFault::reset, MockFault::truncate, MockFault::malformed})
+  for (MockFault f : Soak::kRequiredFaults) {
+    INFO(adapters::to_string(f));
     CHECK(soak.m.mock->injected(f) > 0);
+  }
   if (!kSanitized) {
     // Flat: what grows with the request count is a leak. The bound is
     // generous (caches, pools and SQLite's page cache are bounded well below it).

@@ -81,6 +81,8 @@ int cmd_serve(const ServeArgs& args) {
   opts.ledger_path = args.ledger;
   // async: rows commit within ms; SIGTERM flushes.
   opts.durability = args.durability == "sync" ? Durability::sync : Durability::async;
+  opts.shared_caps = args.shared_caps;
+  opts.lease_ttl_ms = args.lease_ttl_ms;
   for (const std::string& upstream : args.upstreams)
     if (auto split = split_upstream(upstream)) opts.base_url_overrides[split->first] = split->second;
   adapters::GatewayServerOptions server_opts;

@@ -49,6 +49,8 @@ struct ServeArgs {
   std::string ledger;
   std::vector<std::string> upstreams;  // NAME=URL, checked by split_upstream
   std::string durability = "async";    // or "sync"
+  bool shared_caps = false;            // caps leased from the ledger, shared by every gateway on it
+  int64_t lease_ttl_ms = 10'000;
   unsigned threads = 2;
   unsigned engine_threads = 0;  // 0: the engine runs on the I/O threads
   std::size_t max_connections = 1024;

@@ -144,6 +144,13 @@ CLI::App* add_serve(CLI::App& app, ServeArgs& a) {
                   "only after the row is on disk")
       ->type_name("async|sync")
       ->check(CLI::IsMember({"async", "sync"}).description(""));
+  cmd->add_flag("--shared-caps", a.shared_caps,
+                "hold every cap together with the other gateways on the same --ledger:\n"
+                "each cap's headroom is leased from the ledger (docs/ledger.md)");
+  cmd->add_option("--lease-ttl-ms", a.lease_ttl_ms,
+                  "with --shared-caps: how soon a killed gateway's unspent lease\n"
+                  "returns to the others")
+      ->check(CLI::Range(int64_t{1000}, int64_t{3'600'000}));
   cmd->add_option("--threads", a.threads,
                   "I/O threads (1 to 256); the engine runs on them too, so a request\n"
                   "stays on the thread it arrived on; with 1, no strands are\n"

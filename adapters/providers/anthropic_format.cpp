@@ -177,7 +177,7 @@ class AnthropicStream final : public StreamDecoder {
     if (e.is_discarded() || !e.is_object()) {
       Failure f;
       f.kind = FailureKind::malformed;
-      f.message = "stream event is not JSON: " + quote_body(data);
+      f.message = "stream event is not JSON (or nests deeper than " + std::to_string(kMaxJsonDepth) + " levels): " + quote_body(data);
       return f;
     }
     const std::string type = string_at(e, "type", std::string(event));

@@ -39,7 +39,7 @@ class OpenAiStream final : public StreamDecoder {
     if (chunk.is_discarded() || !chunk.is_object()) {
       Failure f;
       f.kind = FailureKind::malformed;
-      f.message = "stream chunk is not JSON: " + quote_body(data);
+      f.message = "stream chunk is not JSON (or nests deeper than " + std::to_string(kMaxJsonDepth) + " levels): " + quote_body(data);
       return f;
     }
     if (chunk.contains("error")) {  // an error reported mid-stream
@@ -88,7 +88,7 @@ class OpenAiFormat final : public WireFormat {
     if (j.is_discarded() || !j.is_object()) {
       Failure f;
       f.kind = FailureKind::malformed;
-      f.message = "answer is not JSON: " + quote_body(body);
+      f.message = "answer is not JSON (or nests deeper than " + std::to_string(kMaxJsonDepth) + " levels): " + quote_body(body);
       return f;
     }
     if (j.contains("error")) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 namespace tollgate::engine {
@@ -40,7 +41,27 @@ struct SpendCounter {
   int64_t reserved = 0;
   int64_t soft_fired = kNever;  // window id whose soft event fired (rolling: any id = fired)
 
+  // Shared caps (SpendGate::enable_leases): the lease this instance holds
+  // on the cap for window `lease_window` (reserved + free; a settle spends
+  // it), good until `lease_until_ms`; the largest reservation wanted since
+  // the keeper last looked; and the store's figures as last read (-1: none).
+  int64_t lease = 0;
+  int64_t lease_window = kNever;
+  int64_t lease_until_ms = 0;
+  int64_t demand = 0;
+  int64_t fleet_settled = -1, fleet_leased = -1;
+
   bool rolling() const { return window == SpendWindow::rolling_24h; }
+
+  // A rolling cap keeps one lease across its hours; a calendar cap's lease
+  // is its window's, and a new window starts with none.
+  void roll_lease(int64_t window_id) {
+    const int64_t w = rolling() ? 0 : window_id;
+    if (w == lease_window) return;
+    lease = 0;
+    lease_window = w;
+    fleet_settled = fleet_leased = -1;
+  }
 
   static size_t slot(int64_t hour) {
     return static_cast<size_t>(((hour % kRollingHours) + kRollingHours) % kRollingHours);
@@ -94,7 +115,8 @@ struct SpendCounter {
     s.team = team;
     s.name = name;
     s.window = window;
-    s.spent = Money::from_nanos(spent);
+    // A shared cap shows what every instance settled, as the store said.
+    s.spent = Money::from_nanos(std::max(spent, fleet_settled));
     s.reserved = Money::from_nanos(reserved);
     if (limit != kNoCap) s.cap = Money::from_nanos(limit);
     s.window_start_ms = window_start_ms(window, id);
@@ -297,7 +319,23 @@ Result<void> SpendGate::configure(const dsl::PolicyDecls& decls) {
   return {};
 }
 
-Result<Reservation> SpendGate::reserve(const SpendKeys& keys, Money worst_case, int64_t now_ms) {
+namespace {
+
+std::string denial(std::string_view team, const SpendSnapshot& s, int64_t amount, std::string_view spent_what,
+                   std::string_view reserved_what, Money reserved) {
+  std::string who = s.scope == CapScope::team ? "team '" + s.team + "'"
+                                              : std::string(to_string(s.scope)) + " '" + s.name + "'";
+  return "team '" + std::string(team) + "' denied: " + who + " is at its " + std::string(to_string(s.window)) +
+         " cap of " + s.cap->str() + " (" + std::string(spent_what) + " " + s.spent.str() + ", " +
+         std::string(reserved_what) + " " + reserved.str() + ", this request needs up to " +
+         Money::from_nanos(amount).str() + "); the window resets at " + utc_minute(s.window_end_ms) +
+         ". Raise the cap in the policy, lower max_tokens, or wait";
+}
+
+}  // namespace
+
+Result<Reservation> SpendGate::reserve(const SpendKeys& keys, Money worst_case, int64_t now_ms,
+                                       std::vector<LeaseShortfall>* shortfall) {
   Reservation r;
   r.gate_ = this;
   r.amount_ = Money::from_nanos(std::max<int64_t>(0, worst_case.nanos));
@@ -326,33 +364,115 @@ Result<Reservation> SpendGate::reserve(const SpendKeys& keys, Money worst_case, 
   // Window ids, computed once per window kind (the month needs a calendar).
   int64_t ids[4] = {kNever, kNever, kNever, kNever};
   const int64_t amount = r.amount_.nanos;
+  const bool leasing = leases_enabled();
+  // Counters admitted so far are counters_[0, admitted); a lease-short one
+  // is moved past them, so a failed request releases exactly what it took.
+  int admitted = 0;
+  std::optional<Error> short_of_lease;
   for (int i = 0; i < r.count_; ++i) {
     SpendCounter& c = *r.counters_[static_cast<size_t>(i)];
     int64_t& id = ids[static_cast<int>(c.window)];
     if (id == kNever) id = window_id(c.window, now_ms);
     std::unique_lock lock(c.mu);
     c.advance(id);
-    if (c.limit != kNoCap && amount > c.limit - c.spent - c.reserved) {
+    if (leasing && c.limit != kNoCap) {
+      // A shared cap: the lease this instance holds is what it may spend.
+      c.roll_lease(id);
+      c.demand = std::max(c.demand, amount);
+      const int64_t free = now_ms < c.lease_until_ms ? c.lease - c.reserved : 0;
+      if (amount > free) {
+        if (shortfall) shortfall->push_back(LeaseShortfall{&c, std::max<int64_t>(1, amount - free)});
+        if (!short_of_lease) {
+          SpendSnapshot s = c.snapshot();
+          const bool fleet = c.fleet_leased >= 0;
+          if (fleet) s.spent = Money::from_nanos(c.fleet_settled);
+          short_of_lease = Error(
+              ErrorCategory::budget,
+              denial(keys.team, s, amount, fleet ? "settled by every instance sharing it" : "spent",
+                     fleet ? "held by instances for requests in flight" : "reserved by requests in flight",
+                     fleet ? Money::from_nanos(c.fleet_leased) : s.reserved));
+        }
+        continue;  // not taken: the others are still checked, for the shortfall list
+      }
+    } else if (c.limit != kNoCap && amount > c.limit - c.spent - c.reserved) {
       const SpendSnapshot s = c.snapshot();
       lock.unlock();
       // Give back what the earlier caps of this request took.
-      r.count_ = i;
+      r.count_ = admitted;
       r.release();
-      std::string who = s.scope == CapScope::team
-                            ? "team '" + s.team + "'"
-                            : std::string(to_string(s.scope)) + " '" + s.name + "'";
-      std::string msg = "team '" + std::string(keys.team) + "' denied: " + who + " is at its " +
-                        std::string(to_string(s.window)) + " cap of " + s.cap->str() +
-                        " (spent " + s.spent.str() + ", reserved by requests in flight " +
-                        s.reserved.str() + ", this request needs up to " +
-                        Money::from_nanos(amount).str() + "); the window resets at " +
-                        utc_minute(s.window_end_ms) +
-                        ". Raise the cap in the policy, lower max_tokens, or wait";
-      return Error(ErrorCategory::budget, std::move(msg));
+      if (shortfall) shortfall->clear();  // a cap of its own refuses it: no lease would help
+      return Error(ErrorCategory::budget,
+                   denial(keys.team, s, amount, "spent", "reserved by requests in flight", s.reserved));
     }
     c.reserved += amount;
+    std::swap(r.counters_[static_cast<size_t>(admitted++)], r.counters_[static_cast<size_t>(i)]);
+  }
+  if (short_of_lease) {
+    r.count_ = admitted;
+    r.release();
+    return *std::move(short_of_lease);
   }
   return Result<Reservation>(std::move(r));
+}
+
+void SpendGate::enable_leases(int64_t ttl_ms) { lease_ttl_ms_.store(std::max<int64_t>(1, ttl_ms)); }
+
+std::vector<LeaseSlot> SpendGate::lease_slots(int64_t now_ms) {
+  std::vector<LeaseSlot> out;
+  const Table* table = table_.load(std::memory_order_acquire);
+  if (!table || !leases_enabled()) return out;
+  auto add = [&](const Counters& cs) {
+    for (SpendCounter* c : cs) {
+      LeaseSlot slot = lease_slot(c, now_ms);
+      if (slot.counter) out.push_back(std::move(slot));
+    }
+  };
+  for (const auto& [name, team] : table->teams) {
+    add(team.counters);
+    for (const auto& [user, cs] : team.users) add(cs);
+  }
+  for (const auto& [name, cs] : table->routes) add(cs);
+  for (const auto& [name, cs] : table->providers) add(cs);
+  return out;
+}
+
+LeaseSlot SpendGate::lease_slot(SpendCounter* c, int64_t now_ms) {
+  std::lock_guard lock(c->mu);
+  if (c->limit == kNoCap) return {};
+  const int64_t id = window_id(c->window, now_ms);
+  c->advance(id);
+  c->roll_lease(id);
+  LeaseSlot slot{c, c->scope, c->team, c->name, c->window, c->limit,
+                 now_ms < c->lease_until_ms ? c->lease : 0, c->reserved, c->demand};
+  c->demand = 0;
+  return slot;
+}
+
+void SpendGate::grant_lease(SpendCounter* counter, int64_t granted, int64_t store_amount, int64_t now_ms,
+                            int64_t valid_until_ms) {
+  std::lock_guard lock(counter->mu);
+  counter->roll_lease(window_id(counter->window, now_ms));
+  counter->lease = std::min(counter->lease + granted, store_amount);
+  counter->lease_until_ms = std::max(counter->lease_until_ms, valid_until_ms);
+}
+
+int64_t SpendGate::take_back_lease(SpendCounter* counter, int64_t nanos) {
+  std::lock_guard lock(counter->mu);
+  const int64_t taken = std::clamp<int64_t>(counter->lease - counter->reserved, 0, std::max<int64_t>(0, nanos));
+  counter->lease -= taken;
+  return taken;
+}
+
+void SpendGate::renew_lease(SpendCounter* counter, int64_t store_amount, int64_t valid_until_ms) {
+  std::lock_guard lock(counter->mu);
+  counter->lease = std::min(counter->lease, store_amount);
+  counter->lease_until_ms = std::max(counter->lease_until_ms, valid_until_ms);
+}
+
+void SpendGate::note_fleet_figures(SpendCounter* counter, int64_t settled_nanos, int64_t leased_nanos) {
+  std::lock_guard lock(counter->mu);
+  counter->fleet_settled = settled_nanos;
+  counter->fleet_leased = leased_nanos;
 }
 
 void SpendGate::settle(Reservation& r, Money actual, int64_t now_ms) {
@@ -369,6 +489,9 @@ void SpendGate::settle(Reservation& r, Money actual, int64_t now_ms) {
     c.reserved -= r.amount_.nanos;
     // A clock behind the counter's window charges the current one.
     c.charge(std::max(id, c.id), std::max<int64_t>(0, actual.nanos));
+    // The money leaves this instance's lease now; in the store it does when
+    // the request's ledger row commits (the row's trigger moves it).
+    if (c.lease_window != kNever) c.lease -= std::max<int64_t>(0, actual.nanos);
     if (c.soft_crossed()) crossed[static_cast<size_t>(fired++)] = &c;
   }
   r.gate_ = nullptr;

@@ -16,7 +16,14 @@
 // policies and GET /v1/spend can show them.
 //
 // Counters live in memory; Ledger::rebuild_spend fills them from the ledger
-// at start, so a restart does not reset a cap. Time is always passed in
+// at start, so a restart does not reset a cap.
+//
+// Shared caps (enable_leases): a capped counter then admits reservations
+// against the lease this instance holds on the cap in a shared store
+// (engine/budget/lease_store.hpp), not against its own view of the spend,
+// so every instance sharing the store holds one cap together. A lease is
+// topped up from outside (LeaseKeeper, grant_lease); a reservation the lease
+// cannot cover fails with a LeaseShortfall the caller may wait on. Time is always passed in
 // (unix ms): the caller's clock is the gate's clock, which tests inject.
 //
 // Thread-safety: every member of SpendGate may be called from any thread.
@@ -78,6 +85,24 @@ struct SoftLimitEvent {
 class SpendGate;
 struct SpendCounter;
 
+// A capped counter a reservation found short of lease, and by how much.
+struct LeaseShortfall {
+  SpendCounter* counter = nullptr;
+  int64_t nanos = 0;
+};
+
+// A leased cap as the keeper of leases sees it.
+struct LeaseSlot {
+  SpendCounter* counter = nullptr;
+  CapScope scope = CapScope::team;
+  std::string team, name;
+  SpendWindow window = SpendWindow::day;
+  int64_t cap_nanos = 0;
+  int64_t lease_nanos = 0;     // held for the current window: reserved + free
+  int64_t reserved_nanos = 0;  // held by requests in flight
+  int64_t demand_nanos = 0;    // the largest reservation seen since the last look
+};
+
 class Reservation {
  public:
   static constexpr int kMaxCounters = 16;  // 4 scopes x 4 windows
@@ -124,8 +149,37 @@ class SpendGate {
 
   // Reserves `worst_case` against every cap that applies, or fails with a
   // budget error naming the team, the cap's scope and window, the cap, the
-  // spent and the reserved amounts. Nothing is held when it fails.
-  Result<Reservation> reserve(const SpendKeys& keys, Money worst_case, int64_t now_ms);
+  // spent and the reserved amounts. Nothing is held when it fails. With
+  // leases, a cap whose lease is short fails it too; when `shortfall` is
+  // given and a lease was the only obstacle, it names the counters and the
+  // amounts to ask the store for (and the error says the cap is exhausted
+  // should the caller not wait).
+  Result<Reservation> reserve(const SpendKeys& keys, Money worst_case, int64_t now_ms,
+                              std::vector<LeaseShortfall>* shortfall = nullptr);
+
+  // Shared caps: from now on capped counters admit against leases. Call
+  // before the first reserve. `ttl_ms` is how long a lease lives unrenewed.
+  void enable_leases(int64_t ttl_ms);
+  bool leases_enabled() const { return lease_ttl_ms_ > 0; }
+  // The leased caps now, with their lease state, for the keeper.
+  std::vector<LeaseSlot> lease_slots(int64_t now_ms);
+  // One counter's slot (a shortfall's), as lease_slots gives it.
+  LeaseSlot lease_slot(SpendCounter* counter, int64_t now_ms);
+  // Adds `granted` to the counter's lease for the window current at
+  // `now_ms`, never above `store_amount` (the store's figure for this
+  // instance's lease, which its uncommitted settles keep at or above the
+  // truth), and marks the lease good until `valid_until_ms`.
+  void grant_lease(SpendCounter* counter, int64_t granted, int64_t store_amount, int64_t now_ms,
+                   int64_t valid_until_ms);
+  // Takes up to `nanos` of the counter's free lease (not what requests in
+  // flight hold) to give back to the store; returns what it took.
+  int64_t take_back_lease(SpendCounter* counter, int64_t nanos);
+  // A renewal: the counter's lease is at most `store_amount` (0: it lapsed)
+  // and good until `valid_until_ms`.
+  void renew_lease(SpendCounter* counter, int64_t store_amount, int64_t valid_until_ms);
+  // The store's view of a leased cap, for denial messages and snapshots:
+  // settled by every instance, and held in leases by every instance.
+  void note_fleet_figures(SpendCounter* counter, int64_t settled_nanos, int64_t leased_nanos);
 
   // Charges already-settled spend (the rebuild at start). Spend outside the
   // current window of a cap is ignored by that cap.
@@ -176,6 +230,7 @@ class SpendGate {
 
   std::mutex callback_mu_;
   std::function<void(const SoftLimitEvent&)> callback_;
+  std::atomic<int64_t> lease_ttl_ms_{0};  // > 0: capped counters admit against leases
 };
 
 }  // namespace tollgate::engine

@@ -148,4 +148,14 @@ CircuitState CircuitBreakers::state(std::string_view provider, std::string_view 
   return it == breakers_.end() ? CircuitState::closed : it->second.state;
 }
 
+std::chrono::milliseconds CircuitBreakers::cooldown_left(std::string_view provider, std::string_view model) const {
+  std::lock_guard lock(mu_);
+  const BreakerKey key(provider, model);
+  auto it = breakers_.find(key.view());
+  if (it == breakers_.end() || it->second.state != CircuitState::open) return std::chrono::milliseconds(0);
+  const auto left = it->second.opened_at + opts_.open_for - now_();
+  // Rounded up: a wait cut short by a fraction finds the circuit still open.
+  return std::max(std::chrono::ceil<std::chrono::milliseconds>(left), std::chrono::milliseconds(0));
+}
+
 }  // namespace tollgate

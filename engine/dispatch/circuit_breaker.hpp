@@ -62,6 +62,10 @@ class CircuitBreakers {
   // False when every model seen for the provider is unhealthy.
   bool healthy(std::string_view provider) const;
   CircuitState state(std::string_view provider, std::string_view model) const;
+  // How long the model's open circuit still refuses calls before it lets a
+  // probe through: what a caller refused by allow() should wait. Zero when
+  // it is not open, or is due for its probe, or the probe is in flight.
+  std::chrono::milliseconds cooldown_left(std::string_view provider, std::string_view model) const;
 
  private:
   struct Breaker {

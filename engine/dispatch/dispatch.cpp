@@ -34,6 +34,11 @@ ErrorCategory category_of(FailureKind kind) {
   }
 }
 
+// "28 s": a wait rounded up to whole seconds, as a client retries.
+std::string whole_seconds(std::chrono::milliseconds wait) {
+  return std::to_string(std::chrono::ceil<std::chrono::seconds>(wait).count()) + " s";
+}
+
 CallOutcome outcome_of(FailureKind kind) {
   switch (kind) {
     case FailureKind::request:
@@ -89,21 +94,34 @@ class Operation : public std::enable_shared_from_this<Operation> {
         if (auto admitted = request_.admit(index_, t); !admitted.ok()) {
           notes_.push_back(describe(t) + ": " + admitted.error().message());
           last_category_ = admitted.error().category();
+          refused_ = true;
           continue;
         }
       }
       if (breakers_ && !breakers_->allow(t.provider->name(), t.model)) {
-        notes_.push_back(describe(t) + ": skipped, circuit open after repeated failures");
+        const auto left = breakers_->cooldown_left(t.provider->name(), t.model);
+        cooldown_ = cooldown_ ? std::min(*cooldown_, left) : left;
+        notes_.push_back(describe(t) + ": skipped, circuit open after repeated failures (" +
+                         (left.count() > 0 ? "for " + whole_seconds(left) + " more" : "its probe call is in flight") +
+                         ")");
         continue;
       }
       tries_ = 1;
       start_attempt();
       return;
     }
-    std::string message = targets_.empty() ? "no candidates to dispatch to"
-                                           : "no candidate answered: ";
-    for (std::size_t i = 0; i < notes_.size(); ++i) message += (i ? "; " : "") + notes_[i];
-    finish(Error(last_category_, std::move(message)));
+    std::string notes;
+    for (std::size_t i = 0; i < notes_.size(); ++i) notes += (i ? "; " : "") + notes_[i];
+    // Nothing was tried and no cap refused: only open circuits stood in the
+    // way, which is a wait (Error::retry_after_ms), not a failure.
+    if (attempts_ == 0 && cooldown_ && !refused_) {
+      Error wait(ErrorCategory::unavailable,
+                 "the providers are cooling down after repeated failures, so no candidate was tried; retry in " +
+                     whole_seconds(std::max(*cooldown_, std::chrono::milliseconds(1))) + ": " + notes);
+      finish(std::move(wait.set_retry_after_ms(cooldown_->count())));
+      return;
+    }
+    finish(Error(last_category_, (targets_.empty() ? "no candidates to dispatch to" : "no candidate answered: ") + notes));
   }
 
   void start_attempt() {
@@ -117,6 +135,7 @@ class Operation : public std::enable_shared_from_this<Operation> {
     }
     ++attempts_;
     started_unix_ms_ = engine::unix_now_ms();
+    if (request_.on_start) request_.on_start(index_);
     target().provider->async_chat(
         request_.body, upstream(), request_.stream, request_.answer_form, request_.on_delta, request_.cancel,
         [self = shared_from_this()](ChatResult r) {
@@ -256,7 +275,8 @@ class Operation : public std::enable_shared_from_this<Operation> {
       next_candidate();
       return;
     }
-    if (adapters::is_retryable(f.kind) && tries_ < options_->retry.max_attempts) {
+    const int max_attempts = t.max_retries >= 0 ? t.max_retries + 1 : options_->retry.max_attempts;
+    if (adapters::is_retryable(f.kind) && tries_ < max_attempts) {
       if (auto wait = retry_delay(options_->retry, tries_ + 1, f.retry_after, jitter_draw())) {
         if (!request_.deadline || Clock::now() + *wait < *request_.deadline) {
           ++tries_;
@@ -306,6 +326,9 @@ class Operation : public std::enable_shared_from_this<Operation> {
   int64_t window_floor_ = 0;  // a context window known to be too small
   std::vector<std::string> notes_;  // why each target did not answer
   ErrorCategory last_category_ = ErrorCategory::provider;
+  bool refused_ = false;  // admit refused a target (a spend cap)
+  // The shortest wait among the targets skipped for an open circuit.
+  std::optional<std::chrono::milliseconds> cooldown_;
 };
 
 }  // namespace

@@ -46,6 +46,9 @@ struct DispatchTarget {
   std::string model;           // catalog id: attempt records and circuit breakers
   std::string upstream_model;  // the name the provider's API knows; empty: `model`
   int64_t context_window = 0;  // 0: unknown (never skipped for size)
+  // Retries of a retryable failure on this target before the next one (the
+  // provider's `max_retries`); -1: DispatchOptions::retry.max_attempts.
+  int max_retries = -1;
 };
 
 struct DispatchRequest {
@@ -76,6 +79,9 @@ struct DispatchRequest {
   // admit: before the first attempt on a target; an error skips the target
   //   (say, a spend cap on its provider) and is quoted in the final error.
   std::function<Result<void>(std::size_t index, const DispatchTarget& target)> admit;
+  // on_start: as an attempt starts on a target (a stream's chunks come from
+  // the target it named last).
+  std::function<void(std::size_t index)> on_start;
   // on_attempt: every attempt record, after DispatchOptions::on_attempt.
   std::function<void(const AttemptRecord& record, std::size_t index)> on_attempt;
   // cost: prices this request's usage (overrides DispatchOptions::cost).
@@ -113,8 +119,10 @@ class Dispatcher {
 
   // Tries the targets in order; `done` runs exactly once, on an I/O thread,
   // never inline. Errors: bad_request (the provider rejected the request),
-  // timeout, cancelled, or provider (everything else); the message names
-  // each provider and model tried and quotes what the provider said.
+  // timeout, cancelled, unavailable (nothing was tried because every target
+  // left was skipped for an open circuit; Error::retry_after_ms is the
+  // shortest cooldown left), or provider (everything else); the message
+  // names each provider and model tried and quotes what the provider said.
   void async_dispatch(DispatchRequest request, std::vector<DispatchTarget> targets,
                       DoneFn done) const;
 

@@ -51,8 +51,8 @@ struct Item {
 constexpr std::string_view kInsertAttempt = R"sql(
 INSERT INTO attempts (request_id, attempt, ts_ms, team, user, tags, task, route, provider, model,
   status, input_tokens, cached_input_tokens, output_tokens, cost_nanos, saved_nanos, latency_ms,
-  ttft_ms, error_category, error_message)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+  ttft_ms, error_category, error_message, holder)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)
 )sql";
 
 // The attempt a score belongs to: the last one that answered, else the last.
@@ -507,6 +507,7 @@ Result<void> Ledger::Impl::write_row(Item& item) {
   if (r.ttft_ms >= 0) s.bind(18, r.ttft_ms);
   s.bind(19, std::string_view(r.error_category));
   s.bind(20, std::string_view(r.error_message));
+  if (!options.holder.empty()) s.bind(21, std::string_view(options.holder));  // else NULL
   auto done = s.step();
   s.reset();
   if (!done) return done.error();

@@ -88,6 +88,10 @@ struct LedgerOptions {
   // gone), with the error every row of it got. Must not call back into the
   // ledger. In async mode this is the only place such a failure is seen.
   std::function<void(const Error&)> on_error;
+  // Shared caps: the lease holder this process is (LeaseKeeper::holder),
+  // written with every row so that the row's commit moves its cost out of
+  // that holder's leases (engine/budget/lease_store.hpp). Empty: none.
+  std::string holder;
   // Rows a failed batch could not write are kept in memory, up to this
   // many, and written again every retry_interval until the file takes them
   // (space freed, the lock released): a full disk for a while loses no

@@ -316,7 +316,7 @@ Result<void> decide(const std::shared_ptr<const PolicySet>& set_ptr, const Signa
           continue;
         }
       }
-      if (!signals.healthy(m->provider, m->id)) {
+      if (!opts.ignore_health && !signals.healthy(m->provider, m->id)) {
         e.reason = TraceReason::candidate_unhealthy;
         out.trace.push_back(std::move(e));
         continue;
@@ -374,10 +374,19 @@ Result<void> decide(const std::shared_ptr<const PolicySet>& set_ptr, const Signa
     }
   }
   // The trace quotes every route's reason, a policy's error messages included.
-  return Error(ErrorCategory::policy,
-               "no route has a usable candidate for team '" + req.team + "' (task '" + std::string(task) +
-                   "', ~" + std::to_string(input_tokens) + " input tokens)",
-               ":\n" + out.explain());
+  const std::string what = "for team '" + req.team + "' (task '" + std::string(task) + "', ~" +
+                           std::to_string(input_tokens) + " input tokens)";
+  // Health is checked last, so a candidate skipped as unhealthy met every
+  // other condition: once its circuit closes, its route is usable.
+  const bool cooling = std::any_of(out.trace.begin(), out.trace.end(), [](const TraceEntry& e) {
+    return e.reason == TraceReason::candidate_unhealthy;
+  });
+  if (cooling)
+    return Error(ErrorCategory::unavailable,
+                 "the providers that could answer " + what +
+                     " are cooling down after repeated failures (their circuits are open)",
+                 ":\n" + out.explain());
+  return Error(ErrorCategory::policy, "no route has a usable candidate " + what, ":\n" + out.explain());
 }
 
 }  // namespace tollgate::engine

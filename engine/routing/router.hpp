@@ -23,8 +23,16 @@ constexpr int64_t kMinQualitySamples = 20;
 struct DecideOptions {
   // Decide for this route only (a budget downgrade), skipping `when`.
   const CompiledRoute* forced_route = nullptr;
+  // Decide as if every provider were healthy. The engine's second look at a
+  // request that only open circuits kept from a route (an `unavailable`
+  // error): the caps and the cache still get their say, and dispatch,
+  // which skips open circuits itself, says how long they stay open.
+  bool ignore_health = false;
 };
 
+// No route taken is a `policy` error, or `unavailable` when a candidate
+// that met every other condition was skipped only because its provider's
+// circuit is open: it, and so a route, is usable again once that closes.
 Result<void> decide(const std::shared_ptr<const PolicySet>& set, const Signals& signals,
                     const Request& request, Decision& out, DecideOptions opts = {});
 

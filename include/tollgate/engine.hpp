@@ -29,15 +29,27 @@ namespace tollgate {
 // Cancels a request in flight: the upstream request ends, its connection is
 // freed, its budget reservation released, and the caller gets a `cancelled`
 // error. Safe from any thread, at any time, more than once.
-class Cancellation {
+//
+// Made only through make(), and final: the engine reacts to cancel() the
+// moment it is called, which it can only promise for its own type.
+class Cancellation final {
  public:
   static std::shared_ptr<Cancellation> make();
-  virtual ~Cancellation() = default;
-  virtual void cancel() = 0;  // the error reads "cancelled by the caller during ..."
+  ~Cancellation();
+  Cancellation(const Cancellation&) = delete;
+  Cancellation& operator=(const Cancellation&) = delete;
+
+  void cancel();  // the error reads "cancelled by the caller during ..."
   // The same, in words of your own ("the client closed the connection"),
   // which the request's error then starts with. The first cancel counts.
-  virtual void cancel(std::string reason) = 0;
-  virtual bool cancelled() const = 0;
+  void cancel(std::string reason);
+  bool cancelled() const;
+
+ private:
+  struct Signal;
+  friend struct CancellationAccess;  // the engine's way to the signal
+  Cancellation();
+  std::shared_ptr<Signal> signal_;
 };
 
 class Engine {

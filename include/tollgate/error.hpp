@@ -4,11 +4,16 @@
 // Errors are values: a call that can fail returns Result<T>. Result::value()
 // throws the Error (it derives from std::exception) for callers who prefer
 // exceptions; nothing inside tollgate relies on that.
+//
+// Thread-safety: an Error and a Result are values with no hidden state; any
+// number of threads may read one at once (what() included).
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,15 +31,36 @@ enum class ErrorCategory {
   ledger,       // the ledger could not record (disk full, read-only, locked)
   config,       // the engine's options or catalog are invalid
   internal,     // a bug in tollgate; please report it
+  // No candidate could be tried now: the ones the request may use are all
+  // cooling down after repeated upstream failures (their circuit breakers
+  // are open). Transient: Error::retry_after_ms() says when to try again.
+  // (Last, so the earlier values keep their numbers.)
+  unavailable,
 };
 
 // "bad_request", "policy", ... — stable names, used in logs and the ledger.
-std::string_view to_string(ErrorCategory category) noexcept;
+constexpr std::string_view to_string(ErrorCategory category) noexcept {
+  switch (category) {
+    case ErrorCategory::bad_request: return "bad_request";
+    case ErrorCategory::policy: return "policy";
+    case ErrorCategory::budget: return "budget";
+    case ErrorCategory::provider: return "provider";
+    case ErrorCategory::timeout: return "timeout";
+    case ErrorCategory::cancelled: return "cancelled";
+    case ErrorCategory::ledger: return "ledger";
+    case ErrorCategory::config: return "config";
+    case ErrorCategory::internal: return "internal";
+    case ErrorCategory::unavailable: return "unavailable";
+  }
+  return "internal";
+}
 
 class Error : public std::exception {
  public:
   Error(ErrorCategory category, std::string message)
-      : category_(category), message_(std::move(message)) {}
+      : category_(category), message_(std::move(message)) {
+    compose_what();
+  }
   // An error that quotes the policy's own code: `summary` says what failed
   // in tollgate's words, `quoted` continues it with text the policy produced
   // (a Lua error message, a routing trace), separator included. message()
@@ -45,6 +71,7 @@ class Error : public std::exception {
   Error(ErrorCategory category, std::string summary, std::string_view quoted)
       : category_(category), message_(std::move(summary)), summary_size_(message_.size()) {
     message_ += quoted;
+    compose_what();
   }
 
   ErrorCategory category() const noexcept { return category_; }
@@ -55,14 +82,41 @@ class Error : public std::exception {
   std::string_view summary() const noexcept {
     return std::string_view(message_).substr(0, summary_size_);
   }
-  // "policy: by_task.lua:12: unknown model 'gpt-5o'"
-  const char* what() const noexcept override;
+  // "policy: by_task.lua:12: unknown model 'gpt-5o'". Composed when the
+  // Error is made, so reading it writes nothing.
+  const char* what() const noexcept override { return what_.c_str(); }
+
+  // For an `unavailable` error: milliseconds until the first of the
+  // candidates' open circuits lets a call through again (0: any moment now,
+  // its probe is in flight). 0 for every other error.
+  int64_t retry_after_ms() const noexcept { return retry_after_ms_; }
+  Error& set_retry_after_ms(int64_t ms) noexcept {
+    retry_after_ms_ = ms;
+    return *this;
+  }
 
  private:
+  // Header-only, like the rest of Error: dsl/ builds Errors and links
+  // nothing of the engine's.
+  void compose_what() {
+    const std::string_view name = to_string(category_);
+    what_.reserve(name.size() + 2 + message_.size());
+    what_.append(name).append(": ").append(message_);
+  }
+
   ErrorCategory category_;
   std::string message_;
   std::size_t summary_size_ = std::string::npos;
-  mutable std::string what_;
+  int64_t retry_after_ms_ = 0;
+  std::string what_;
+};
+
+// Thrown by Result::error() on a Result that holds no error: asking a
+// success for its error is a bug in the caller, reported the same way for
+// Result<T> and Result<void>.
+class BadResultAccess : public std::logic_error {
+ public:
+  BadResultAccess() : std::logic_error("tollgate::Result::error() called on a success; check ok() first") {}
 };
 
 // Result<T> holds either a T or an Error. Result<void> holds only the error,
@@ -76,17 +130,23 @@ class [[nodiscard]] Result {
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
 
-  // Throws the Error when there is no value.
+  // Throws the Error when there is no value. On a temporary Result the value
+  // is moved out and returned by value, so `auto&& v = f().value();` holds
+  // the value itself, not a reference into a destroyed Result.
   T& value() & { check(); return std::get<0>(v_); }
   const T& value() const& { check(); return std::get<0>(v_); }
-  T&& value() && { check(); return std::get<0>(std::move(v_)); }
+  T value() && { check(); return std::get<0>(std::move(v_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T operator*() && { return std::move(*this).value(); }
 
-  // REQUIRES: !ok().
-  const Error& error() const { return std::get<1>(v_); }
+  // The error. Throws BadResultAccess when ok().
+  const Error& error() const {
+    if (ok()) throw BadResultAccess();
+    return std::get<1>(v_);
+  }
 
  private:
   void check() const {
@@ -106,8 +166,11 @@ class [[nodiscard]] Result<void> {
   void value() const {
     if (e_) throw Error(*e_);
   }
-  // REQUIRES: !ok().
-  const Error& error() const { return *e_; }
+  // The error. Throws BadResultAccess when ok().
+  const Error& error() const {
+    if (!e_) throw BadResultAccess();
+    return *e_;
+  }
 
  private:
   std::optional<Error> e_;

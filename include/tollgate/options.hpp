@@ -26,7 +26,8 @@ struct PolicyLimits {
 
 // Retries per candidate before falling back to the next.
 struct RetryOptions {
-  int max_attempts = 2;            // per candidate, the first try included
+  int max_attempts = 2;            // per candidate, the first try included; a provider's
+                                   // max_retries in the policy overrides it (max_retries + 1)
   int64_t base_backoff_ms = 200;   // doubled per retry, with jitter
   int64_t max_backoff_ms = 5000;
   int64_t max_retry_after_ms = 10000;  // a longer Retry-After moves to the next candidate
@@ -59,6 +60,16 @@ struct Options {
   // refused when the engine closes are lost, and reported here. In async
   // durability this is where an embedder learns of the failure.
   std::function<void(const Error&)> on_ledger_error;
+
+  // Caps shared by every process on the same ledger file: each cap's
+  // headroom is leased from the ledger (docs/ledger.md, "Shared caps"), so
+  // settled plus reserved across all of them never passes a cap. Needs
+  // ledger_path. Off: each process holds its caps alone, counting the
+  // others' spend only once their rows commit. Default: off.
+  bool shared_caps = false;
+  // How long a lease lives unrenewed: how soon a killed process's unspent
+  // headroom returns to the others. Default: 10 s.
+  int64_t lease_ttl_ms = 10'000;
 
   // API keys by provider name. A key given here wins over the provider's
   // `key_env`. Keys are never logged, traced, cached or written anywhere.
