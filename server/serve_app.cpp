@@ -34,11 +34,38 @@ struct ServeApp::Call {
   bool started = false;
   bool usage_sent = false;
   std::string chunk_id;
+  adapters::HttpHeaders head;  // what the engine named just before the first chunk
 
   std::shared_ptr<Cancellation> cancel;  // set before the engine starts; fired when the client goes
 };
 
 namespace {
+
+// The headers that say what the gateway did (docs/serve.md), but the cost,
+// which a stream learns only at its end.
+adapters::HttpHeaders what_was_done(std::string_view request_id, std::string_view route, std::string_view model,
+                                    bool cache_hit) {
+  return {{"x-request-id", std::string(request_id)},
+          {"x-tollgate-route", std::string(route)},
+          {"x-tollgate-model", std::string(model)},
+          {"x-tollgate-cache", cache_hit ? "hit" : "miss"}};
+}
+
+adapters::HttpHeaders what_was_done(const Response& r) {
+  auto headers = what_was_done(r.request_id, r.route, r.model, r.cache_hit);
+  headers.emplace_back("x-tollgate-cost-usd", decimal_nanos(r.cost.nanos));
+  return headers;
+}
+
+void open_stream(Responder& out, adapters::HttpHeaders headers) {
+  headers.emplace_back("x-accel-buffering", "no");
+  out.begin_stream("text/event-stream", std::move(headers));
+}
+
+// A stream's cost, known only at its end, as an SSE comment just before
+// [DONE] (docs/serve.md): SSE parsers skip comments, so the official
+// clients read on undisturbed.
+std::string cost_comment(Money cost) { return ": x-tollgate-cost-usd: " + decimal_nanos(cost.nanos) + "\n\n"; }
 
 HttpResponse json_response(int status, const nlohmann::json& body) {
   return HttpResponse{status, "application/json", {}, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
@@ -164,12 +191,7 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
         account(*call, e.status, nullptr, &r.error().message());  // the log gets all of it
         return call->out->respond(error_response(e));
       }
-      HttpResponse resp{200, "application/json",
-                        {{"x-request-id", r->request_id},
-                         {"x-tollgate-route", r->route},
-                         {"x-tollgate-model", r->model},
-                         {"x-tollgate-cost-usd", r->cost.str().substr(1)},
-                         {"x-tollgate-cache", r->cache_hit ? "hit" : "miss"}},
+      HttpResponse resp{200, "application/json", what_was_done(*r),
                         // The provider's own bytes when it spoke this format:
                         // nothing to serialize again.
                         r->body_text.empty()
@@ -188,8 +210,12 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
       return;
     }
     if (!call->started) {
+      // The head goes with the first chunk, once the model that answers is
+      // known. An engine that names none (a test double) leaves the client's
+      // own id, if it sent one.
+      if (call->head.empty() && !call->request_id.empty()) call->head = {{"x-request-id", call->request_id}};
       call->started = true;
-      call->out->begin_stream("text/event-stream", {{"x-accel-buffering", "no"}});
+      open_stream(*call->out, std::move(call->head));
     }
     if (call->chunk_id.empty()) call->chunk_id = chunk.value("id", "");
     const auto usage = chunk.find("usage");
@@ -205,31 +231,40 @@ void ServeApp::chat(const HttpRequest& http, const KeyInfo& key, std::shared_ptr
     call->usage_sent = call->usage_sent || has_usage;
     call->out->write(sse_data(chunk));
   };
-  engine_.async_stream(
-      std::move(*req), std::move(on_delta),
-      [this, call](Result<Response> r) {
-        std::lock_guard lock(call->mu);
-        if (!r.ok()) {
-          const ApiError e = api_error_from(r.error());
-          account(*call, e.status, nullptr, &r.error().message());  // the log gets all of it
-          if (!call->started) return call->out->respond(error_response(e));
-          // Mid-stream: the official clients raise an APIError on an event
-          // carrying "error".
-          call->out->write(sse_data(nlohmann::json::parse(error_body(e))));
-          return call->out->finish();
-        }
-        if (!call->started) {
-          call->started = true;
-          call->out->begin_stream("text/event-stream", {{"x-accel-buffering", "no"}});
-          call->out->write(sse_data(whole_as_chunk(*r)));
-        }
-        if (call->wants_usage && !call->usage_sent)
-          call->out->write(sse_data(usage_chunk(*r, call->chunk_id.empty() ? r->request_id : call->chunk_id)));
-        call->out->write(std::string(kSseDone));
-        call->out->finish();
-        account(*call, 200, &*r, nullptr);
-      },
-      call->cancel);
+  auto on_end = [this, call](Result<Response> r) {
+    std::lock_guard lock(call->mu);
+    if (!r.ok()) {
+      const ApiError e = api_error_from(r.error());
+      account(*call, e.status, nullptr, &r.error().message());  // the log gets all of it
+      if (!call->started) return call->out->respond(error_response(e));
+      // Mid-stream: the official clients raise an APIError on an event
+      // carrying "error".
+      call->out->write(sse_data(nlohmann::json::parse(error_body(e))));
+      return call->out->finish();
+    }
+    if (!call->started) {
+      call->started = true;
+      open_stream(*call->out, what_was_done(*r));  // no chunk came: all is known, the cost too
+      call->out->write(sse_data(whole_as_chunk(*r)));
+    }
+    // Written here only when no chunk carried the provider's usage: what
+    // the engine settled on is then its estimate (a cache hit's is the
+    // cached answer's), marked as such.
+    if (call->wants_usage && !call->usage_sent)
+      call->out->write(sse_data(
+          usage_chunk(*r, call->chunk_id.empty() ? r->request_id : call->chunk_id, !r->cache_hit)));
+    call->out->write(cost_comment(r->cost));
+    call->out->write(std::string(kSseDone));
+    call->out->finish();
+    account(*call, 200, &*r, nullptr);
+  };
+  if (!impl_) return engine_.async_stream(std::move(*req), std::move(on_delta), std::move(on_end), call->cancel);
+  auto on_head = [call](const engine::StreamHead& h) {
+    std::lock_guard lock(call->mu);
+    call->head = what_was_done(h.request_id, h.route, h.model, h.cache_hit);
+  };
+  impl_->async_stream_with_head(std::move(*req), std::move(on_head), std::move(on_delta), std::move(on_end),
+                                call->cancel);
 }
 
 void ServeApp::account(const Call& call, int status, const Response* r, const std::string* error) {
@@ -350,9 +385,8 @@ std::string ServeApp::metrics_text() const {
     for (const auto& v : views) {
       const std::optional<Money> m = value_of(v);
       if (!m) continue;
-      char num[40];
-      std::snprintf(num, sizeof num, "%.9f", m->usd());
-      out += std::string(name) + "{team=\"" + prom_escape(v.team) + "\",window=\"" + prom_escape(v.window) + "\"} " + num + "\n";
+      out += std::string(name) + "{team=\"" + prom_escape(v.team) + "\",window=\"" + prom_escape(v.window) + "\"} " +
+             decimal_nanos(m->nanos) + "\n";
     }
   };
   gauge("tollgate_spend_usd", "Settled spend in the current window, USD.",

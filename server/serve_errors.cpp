@@ -1,5 +1,7 @@
 #include "server/serve_errors.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace tollgate::tools {
@@ -18,6 +20,11 @@ ApiError api_error_from(const Error& e) {
     case ErrorCategory::cancelled: return {499, "api_error", "cancelled", std::move(message)};
     case ErrorCategory::ledger: return {503, "api_error", "ledger_unavailable", std::move(message)};
     case ErrorCategory::config: return {500, "server_error", "config_error", std::move(message)};
+    // An upstream outage the breakers are waiting out: the client's retry,
+    // after the wait, is what should happen (the SDKs retry a 503).
+    case ErrorCategory::unavailable:
+      return {503, "api_error", "providers_cooling_down", std::move(message),
+              std::max<int64_t>(1, (e.retry_after_ms() + 999) / 1000)};
     case ErrorCategory::internal: break;
   }
   return {500, "server_error", "internal_error", std::move(message)};
@@ -55,6 +62,7 @@ std::string error_body(const ApiError& e) {
 adapters::HttpResponse error_response(const ApiError& e) {
   adapters::HttpResponse r{e.status, "application/json", {}, error_body(e)};
   if (e.status == 429 || e.status == 422) r.headers.emplace_back("x-should-retry", "false");
+  if (e.retry_after_s > 0) r.headers.emplace_back("retry-after", std::to_string(e.retry_after_s));
   return r;
 }
 

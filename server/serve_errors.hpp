@@ -6,6 +6,7 @@
 // SDKs honour.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,11 +20,14 @@ struct ApiError {
   std::string type;     // "invalid_request_error", "insufficient_quota", "api_error", ...
   std::string code;     // machine-readable; empty: null
   std::string message;  // for a person; never holds a key
+  int64_t retry_after_s = 0;  // > 0: sent as Retry-After (whole seconds)
 };
 
 // The status and type for an engine error:
 //   bad_request 400, policy 422, budget 429, provider 502, timeout 504,
-//   cancelled 499, ledger 503, config/internal 500.
+//   cancelled 499, ledger 503, config/internal 500, and unavailable (every
+//   candidate's circuit is open) 503 with a Retry-After of the breakers'
+//   cooldown left, at least a second.
 // The message is the error's summary(): text a policy's own code produced
 // (its Lua errors, the routing trace) is for the gateway's log, never for
 // the client, since a policy may have kept another team's prompt.

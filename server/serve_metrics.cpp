@@ -1,5 +1,6 @@
 #include "server/serve_metrics.hpp"
 
+#include <cmath>
 #include <cstdio>
 
 namespace tollgate::tools {
@@ -28,12 +29,7 @@ std::array<std::string_view, N> split(std::string_view key) {
   return out;
 }
 
-std::string usd(Money m) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.9f", m.usd());
-  return buf;
-}
-
+// Bucket bounds only: short constants that %g prints as written.
 std::string num(double v) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%.6g", v);
@@ -41,6 +37,15 @@ std::string num(double v) {
 }
 
 }  // namespace
+
+std::string decimal_nanos(int64_t nanos) {
+  // Split before negating: -INT64_MIN does not fit, its quotient does.
+  const int64_t whole = nanos / 1'000'000'000, frac = nanos % 1'000'000'000;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s%lld.%09lld", nanos < 0 ? "-" : "", static_cast<long long>(whole < 0 ? -whole : whole),
+                static_cast<long long>(frac < 0 ? -frac : frac));
+  return buf;
+}
 
 std::string prom_escape(std::string_view value) {
   std::string out;
@@ -80,7 +85,7 @@ void Metrics::record(const MetricSample& s) {
   std::size_t b = 0;
   while (b < kBuckets.size() && s.seconds > kBuckets[b]) ++b;
   ++h->second.counts[b];
-  h->second.sum += s.seconds;
+  h->second.sum_ns += std::llround(s.seconds * 1e9);
   ++h->second.count;
 }
 
@@ -105,10 +110,10 @@ std::string Metrics::render() const {
     out += "tollgate_tokens_total{" + l + ",kind=\"output\"} " + std::to_string(m.output) + "\n";
   }
   out += "# HELP tollgate_cost_usd_total Spend charged to teams, USD.\n# TYPE tollgate_cost_usd_total counter\n";
-  for (const auto& [k, m] : series_) out += "tollgate_cost_usd_total{" + labels(k) + "} " + usd(m.cost) + "\n";
+  for (const auto& [k, m] : series_) out += "tollgate_cost_usd_total{" + labels(k) + "} " + decimal_nanos(m.cost.nanos) + "\n";
   out += "# HELP tollgate_saved_usd_total Spend avoided by the response cache and provider prompt caches, USD.\n"
          "# TYPE tollgate_saved_usd_total counter\n";
-  for (const auto& [k, m] : series_) out += "tollgate_saved_usd_total{" + labels(k) + "} " + usd(m.saved) + "\n";
+  for (const auto& [k, m] : series_) out += "tollgate_saved_usd_total{" + labels(k) + "} " + decimal_nanos(m.saved.nanos) + "\n";
   out += "# HELP tollgate_cache_hits_total Requests answered from the response cache.\n# TYPE tollgate_cache_hits_total counter\n";
   for (const auto& [k, m] : series_) out += "tollgate_cache_hits_total{" + labels(k) + "} " + std::to_string(m.hits) + "\n";
 
@@ -123,7 +128,7 @@ std::string Metrics::render() const {
       out += "tollgate_request_duration_seconds_bucket{" + l + ",le=\"" + num(kBuckets[b]) + "\"} " + std::to_string(cumulative) + "\n";
     }
     out += "tollgate_request_duration_seconds_bucket{" + l + ",le=\"+Inf\"} " + std::to_string(h.count) + "\n";
-    out += "tollgate_request_duration_seconds_sum{" + l + "} " + num(h.sum) + "\n";
+    out += "tollgate_request_duration_seconds_sum{" + l + "} " + decimal_nanos(h.sum_ns) + "\n";
     out += "tollgate_request_duration_seconds_count{" + l + "} " + std::to_string(h.count) + "\n";
   }
   return out;

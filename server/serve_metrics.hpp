@@ -48,7 +48,7 @@ class Metrics {
   };
   struct Histogram {
     std::array<int64_t, kBuckets.size() + 1> counts{};  // the last is +Inf
-    double sum = 0;
+    int64_t sum_ns = 0;  // an integer: the sum prints as what was counted
     int64_t count = 0;
   };
   mutable std::mutex mu_;
@@ -60,5 +60,11 @@ class Metrics {
 
 // Prometheus label value escaping: backslash, double quote, newline.
 std::string prom_escape(std::string_view value);
+
+// A count of billionths (nano-dollars, nanoseconds) as the exact decimal of
+// its unit, nine places: 45'500 is "0.000045500", -1 is "-0.000000001".
+// Integer arithmetic all the way, so no binary fraction blurs it, however
+// large: what the gateway prints for money and time sums.
+std::string decimal_nanos(int64_t nanos);
 
 }  // namespace tollgate::tools

@@ -170,18 +170,19 @@ std::string sse_data(const nlohmann::json& chunk) {
   return out;
 }
 
-nlohmann::json usage_chunk(const Response& response, std::string_view id) {
+nlohmann::json usage_chunk(const Response& response, std::string_view id, bool estimated) {
   const auto& u = response.usage;
+  nlohmann::json usage = {{"prompt_tokens", u.input_tokens},
+                          {"completion_tokens", u.output_tokens},
+                          {"total_tokens", u.input_tokens + u.output_tokens},
+                          {"prompt_tokens_details", {{"cached_tokens", u.cached_input_tokens}}}};
+  if (estimated) usage["tollgate_estimated"] = true;
   return {{"id", id},
           {"object", "chat.completion.chunk"},
           {"created", response.body.is_object() ? response.body.value("created", 0) : 0},
           {"model", response.model},
           {"choices", nlohmann::json::array()},
-          {"usage",
-           {{"prompt_tokens", u.input_tokens},
-            {"completion_tokens", u.output_tokens},
-            {"total_tokens", u.input_tokens + u.output_tokens},
-            {"prompt_tokens_details", {{"cached_tokens", u.cached_input_tokens}}}}}};
+          {"usage", std::move(usage)}};
 }
 
 nlohmann::json models_body(const std::vector<RoutableModel>& models) {

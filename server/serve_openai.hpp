@@ -43,7 +43,10 @@ std::string sse_data(const nlohmann::json& chunk);
 inline constexpr std::string_view kSseDone = "data: [DONE]\n\n";
 
 // The final usage chunk OpenAI sends when include_usage is set.
-nlohmann::json usage_chunk(const Response& response, std::string_view id);
+// `estimated`: the provider reported no usage, so the figures are
+// tollgate's estimate (what the request was charged); the usage object then
+// says so with "tollgate_estimated": true, as the ledger row's note does.
+nlohmann::json usage_chunk(const Response& response, std::string_view id, bool estimated = false);
 
 // GET /v1/models: {"object": "list", "data": [{"id", "object": "model",
 // "created": 0, "owned_by": <provider>}]}.

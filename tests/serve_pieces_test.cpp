@@ -2,6 +2,8 @@
 // built from a chat body, metrics text.
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
 
 #include "engine/json_depth.hpp"
@@ -103,6 +105,28 @@ TEST_CASE("serve errors: engine categories become OpenAI errors with fitting sta
   CHECK(quoted.message == "p.lua:4: route 'r' when (the policy's own words are in the gateway's log)");
   CHECK(invalid_api_key().status == 401);
   CHECK(json::parse(error_body(invalid_api_key()))["error"]["code"] == "invalid_api_key");
+
+  // Open circuits on every candidate: a transient outage, with the wait the
+  // breakers give, in whole seconds rounded up (never 0: "retry at once").
+  Error cooling(ErrorCategory::unavailable, "the providers are cooling down after repeated failures");
+  const auto wait = error_response(api_error_from(cooling.set_retry_after_ms(12'001)));
+  CHECK(wait.status == 503);
+  CHECK(wait.headers == adapters::HttpHeaders{{"retry-after", "13"}});
+  CHECK(json::parse(wait.body)["error"]["code"] == "providers_cooling_down");
+  CHECK(json::parse(wait.body)["error"]["message"] == "the providers are cooling down after repeated failures");
+  CHECK(error_response(api_error_from(cooling.set_retry_after_ms(0))).headers ==
+        adapters::HttpHeaders{{"retry-after", "1"}});
+}
+
+TEST_CASE("serve decimal_nanos: billionths as an exact nine-place decimal") {
+  CHECK(decimal_nanos(45'500) == "0.000045500");
+  CHECK(decimal_nanos(499) == "0.000000499");
+  CHECK(decimal_nanos(0) == "0.000000000");
+  CHECK(decimal_nanos(1'000'000'000) == "1.000000000");
+  CHECK(decimal_nanos(-1) == "-0.000000001");
+  CHECK(decimal_nanos(-2'500'000'000) == "-2.500000000");
+  CHECK(decimal_nanos(std::numeric_limits<int64_t>::max()) == "9223372036.854775807");
+  CHECK(decimal_nanos(std::numeric_limits<int64_t>::min()) == "-9223372036.854775808");
 }
 
 TEST_CASE("serve chat_request: nesting is bounded before the body is parsed, strings do not count") {
@@ -277,4 +301,22 @@ TEST_CASE("serve metrics: counters, cumulative histograms, escaped labels") {
   CHECK_THAT(text, Catch::Contains("tollgate_request_duration_seconds_bucket{" + h + ",le=\"0.005\"} 1\n"));
   CHECK_THAT(text, Catch::Contains("tollgate_request_duration_seconds_bucket{" + h + ",le=\"0.25\"} 2\n"));
   CHECK_THAT(text, Catch::Contains("tollgate_request_duration_seconds_count{" + h + "} 2\n"));
+  CHECK_THAT(text, Catch::Contains("tollgate_request_duration_seconds_sum{" + h + "} 0.203000000\n"));
+}
+
+TEST_CASE("serve metrics: sums print exactly, however large") {
+  Metrics m;
+  MetricSample s;
+  s.route = "r";
+  s.model = "m";
+  s.cost = Money::from_nanos(50'000'000'123'456'788);  // $50M: a double holds 16 or 17 digits, this has 17
+  s.seconds = 1'000'000.5;
+  m.record(s);
+  s.cost = Money::from_nanos(1);
+  s.seconds = 2.25;
+  m.record(s);
+  const std::string text = m.render();
+  // %.6g printed 1e+06 here: past 10^6 s a sum moved in steps of about 10 s.
+  CHECK_THAT(text, Catch::Contains(R"(tollgate_request_duration_seconds_sum{route="r",model="m"} 1000002.750000000)" "\n"));
+  CHECK_THAT(text, Catch::Contains(R"(tollgate_cost_usd_total{team="none",route="r",model="m"} 50000000.123456789)" "\n"));
 }

@@ -159,6 +159,56 @@ test('a streamed completion, with usage', async () => {
   assert.ok(usage && usage.completion_tokens > 0, 'the final chunk carries usage');
 });
 
+test('a stream names its request, route and model in its head, so its answer can be scored', async () => {
+  const { data: stream, response } = await client(gw).chat.completions.create({
+    model: 'anything', messages: [{ role: 'user', content: 'Stream and score' }], max_tokens: 50, stream: true,
+  }).withResponse();
+  assert.equal(response.headers.get('x-tollgate-route'), 'default');
+  assert.equal(response.headers.get('x-tollgate-model'), 'gpt-4o-mini');
+  assert.equal(response.headers.get('x-tollgate-cache'), 'miss');
+  const id = response.headers.get('x-request-id');
+  assert.match(id, /^tg-/);
+  // The cost comes at the end as an SSE comment, which the client skips.
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+  assert.equal(text, 'Mock answer from gpt-4o-mini to: Stream and score');
+  const r = await fetch(`${gw.url}/v1/quality`, {
+    method: 'POST', headers: { authorization: 'Bearer tg-test-support', 'content-type': 'application/json' },
+    body: JSON.stringify({ request_id: id, score: 0.8 }),
+  });
+  assert.equal(r.status, 200, await r.text());
+});
+
+test('open circuits on every candidate are a 503 with Retry-After the client can act on; a capped team still gets its 429', async () => {
+  const failing = await startMock(['--script', 'gpt-4o-mini=fault=server_error']);
+  const g = await startGateway(failing.url, 'circuits');
+  try {
+    const ask = (key = 'tg-test-support') => client(g, key).chat.completions.create(
+      { model: 'x', messages: [{ role: 'user', content: 'anyone there?' }], max_tokens: 5 });
+    // Each request's failed attempts count against the model's breaker,
+    // until it opens and the next request is not sent at all.
+    const cooling = await waitFor('the circuit to open', async () => {
+      try {
+        await ask();
+      } catch (e) {
+        if (e.status === 503) return e;
+        assert.equal(e.status, 502, e.message);
+      }
+      return null;
+    });
+    assert.ok(cooling instanceof OpenAI.InternalServerError, `got ${cooling.constructor.name}`);
+    assert.equal(cooling.code, 'providers_cooling_down');
+    assert.match(cooling.message, /cooling down/);
+    const wait = Number(cooling.headers.get('retry-after'));
+    assert.ok(wait >= 1 && wait <= 30, `retry-after ${cooling.headers.get('retry-after')}`);
+    assert.equal(cooling.headers.get('x-should-retry'), null);
+    await assert.rejects(ask('tg-test-tiny-team'), (e) => e.status === 429 && e.code === 'budget_exceeded');
+  } finally {
+    assert.equal((await stop(g)).code, 0, g.stderr());
+    await stop(failing);
+  }
+});
+
 test('an unknown key is a 401 in the OpenAI error format', async () => {
   await assert.rejects(
     client(gw, 'tg-not-a-key').chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }),
