@@ -203,11 +203,11 @@ void EngineImpl::async_complete(Request request, DoneFn done, std::shared_ptr<Ca
 }
 
 void EngineImpl::async_stream(Request request, DeltaFn on_delta, DoneFn done, std::shared_ptr<Cancellation> cancel) {
-  async_stream_with_head(std::move(request), nullptr, std::move(on_delta), std::move(done), std::move(cancel));
+  async_stream_with_head(std::move(request), nullptr, std::move(on_delta), std::move(done), cancel);
 }
 
 void EngineImpl::async_stream_with_head(Request request, StreamHeadFn on_head, DeltaFn on_delta, DoneFn done,
-                                        std::shared_ptr<Cancellation> cancel) {
+                                        const std::shared_ptr<Cancellation>& cancel) {
   if (!on_delta) on_delta = [](const nlohmann::json&) {};
   start_request(core_, std::move(request), std::move(on_delta), std::move(done), cancel, std::move(on_head));
 }

@@ -111,7 +111,7 @@ class EngineImpl final : public Engine {
   // that answers (after any fallback: a stream that has sent a chunk is
   // never restarted). Not at all when no chunk comes.
   void async_stream_with_head(Request request, StreamHeadFn on_head, DeltaFn on_delta, DoneFn done,
-                              std::shared_ptr<Cancellation> cancel);
+                              const std::shared_ptr<Cancellation>& cancel);
   Result<void> reload() override;
   Result<void> record_quality(std::string_view request_id, double score, std::string_view source) override;
   Result<SpendView> spend(std::string_view team, std::string_view window) const override;

@@ -3,6 +3,7 @@
 //   POST /v1/chat/completions  OpenAI-compatible, plain or SSE (stream: true)
 //   GET  /v1/models            the models the policy can route to
 //   GET  /v1/spend?team=&window=  spend, cap and reserved per window
+//   POST /v1/quality           score an answer ({"request_id", "score", "source"})
 //   GET  /metrics              Prometheus text
 //   GET  /healthz              200 while serving, 503 once stopping
 //
