@@ -258,3 +258,29 @@ TEST_CASE("serve: every candidate's circuit open is a 503 with Retry-After, but 
   CHECK(other.status == 200);
   CHECK(header(other, "x-tollgate-model") == "deepseek-chat");
 }
+
+TEST_CASE("serve: an upstream answering 100,000 levels deep is a clean error and the gateway goes on", "[serve]") {
+  Gateway g;
+  g.m.mock->script("gpt-4o-mini", tollgate::testing::fault(adapters::MockFault::deep));
+  for (const bool stream : {false, true}) {
+    INFO("stream " << stream);
+    json body;
+    body["stream"] = stream;
+    const RawResponse r = g.chat(body);
+    REQUIRE_FALSE(r.closed);
+    if (!stream) {
+      // Every try was a malformed answer: the provider's fault, told as such.
+      CHECK(r.status == 502);
+      CHECK_THAT(r.body, Catch::Contains("nests deeper than 128 levels") || Catch::Contains("upstream"));
+    } else {
+      // The deep event follows the first delta: the stream ends with an error event.
+      CHECK(r.status == 200);
+      CHECK_THAT(r.body, Catch::Contains("\"error\""));
+    }
+  }
+  // The same connection pool, engine and I/O threads answer the next request.
+  g.m.mock->script("gpt-4o-mini", adapters::MockBehavior{});
+  const RawResponse ok = g.chat(json::object());
+  CHECK(ok.status == 200);
+  CHECK(json::parse(ok.body)["choices"][0]["message"]["content"].is_string());
+}
