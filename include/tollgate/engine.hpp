@@ -11,6 +11,26 @@
 // Thread-safety: every method may be called from any thread at once.
 // reload() swaps the policy set atomically; calls in flight finish on the
 // set they started with. Asio completion tokens: see tollgate/async.hpp.
+//
+// Threads:
+// - Lua (a policy's `when` and `select` functions) runs on the thread that
+//   decides the request: the caller's for decide(), an engine I/O thread (or
+//   the executor the engine was given) for complete(), stream() and the
+//   async forms. Each thread has its own Lua state; none is shared.
+// - Callbacks (DoneFn, DeltaFn, the budget alert) run on engine threads.
+// - The blocking calls, complete() and stream(), must not run on a thread
+//   that runs the engine's executor: they would wait on themselves. That is
+//   detected, and refused with an `internal` error, for the engine's own
+//   threads and for an io_context (or a strand on one) the embedder lent;
+//   another kind of executor is the embedder's to keep them off.
+//
+// Destruction: whoever owns the Engine may destroy it from any thread, once,
+// when no other thread is calling it. From an ordinary thread the destructor
+// waits for the requests in flight (each bounded by its timeouts), then
+// stops the I/O threads and closes the ledger. From one of the engine's own
+// threads, a callback included, it returns at once and that teardown runs on
+// a thread of its own after the callback returns; keep an executor the
+// engine was given running until then.
 #pragma once
 
 #include <functional>
