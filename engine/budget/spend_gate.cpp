@@ -136,6 +136,22 @@ struct SpendGate::Table {
   bool has[4] = {false, false, false, false};
 };
 
+namespace {
+
+// Calls fn(Counters&) for every counter list of the configuration: each
+// team's, each of its users', each route's and each provider's.
+template <typename F>
+void for_each_counter_list(const SpendGate::Table& table, F&& fn) {
+  for (const auto& [name, team] : table.teams) {
+    fn(team.counters);
+    for (const auto& [user, cs] : team.users) fn(cs);
+  }
+  for (const auto& [name, cs] : table.routes) fn(cs);
+  for (const auto& [name, cs] : table.providers) fn(cs);
+}
+
+}  // namespace
+
 std::string_view to_string(CapScope scope) noexcept {
   switch (scope) {
     case CapScope::team: return "team";
@@ -427,12 +443,7 @@ std::vector<LeaseSlot> SpendGate::lease_slots(int64_t now_ms) {
       if (slot.counter) out.push_back(std::move(slot));
     }
   };
-  for (const auto& [name, team] : table->teams) {
-    add(team.counters);
-    for (const auto& [user, cs] : team.users) add(cs);
-  }
-  for (const auto& [name, cs] : table->routes) add(cs);
-  for (const auto& [name, cs] : table->providers) add(cs);
+  for_each_counter_list(*table, add);
   return out;
 }
 
@@ -607,12 +618,7 @@ std::vector<SpendSnapshot> SpendGate::snapshots(int64_t now_ms) const {
       out.push_back(c->snapshot());
     }
   };
-  for (const auto& [name, team] : table->teams) {
-    add(team.counters);
-    for (const auto& [user, cs] : team.users) add(cs);
-  }
-  for (const auto& [name, cs] : table->routes) add(cs);
-  for (const auto& [name, cs] : table->providers) add(cs);
+  for_each_counter_list(*table, add);
   return out;
 }
 
